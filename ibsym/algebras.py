@@ -1,0 +1,210 @@
+"""Vector-field algebras: where the one BEA procedure does its arithmetic.
+
+Backward error analysis needs only a handful of operations on vector fields
+of θ: sums, multiples by scalars (numbers and hyper-parameters), the gradient
+∇L and its Taylor expansion at a displaced point, and the Lie derivative
+G'F.  Two algebras implement them:
+
+* :class:`ConcreteAlgebra` -- a concrete loss; vectors are tuples of elements
+  of a :class:`~ibsym.diffring.DiffRing` (exact, expanded, fast);
+* :class:`GenericAlgebra` -- a generic loss; vectors are
+  :class:`~ibsym.trees.Combination` s of elementary differentials of ∇L.
+
+:mod:`ibsym.bea` is written once against this interface and never asks which
+optimizer it is working on.
+
+Examples
+--------
+>>> from ibsym.losses import bilinear
+>>> alg = ConcreteAlgebra(bilinear())
+>>> alg.to_sympy(alg.grad())
+Matrix([
+[a*b**2 - b],
+[a**2*b - a]])
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from math import factorial
+from typing import Any
+
+import sympy as sp
+from sympy.polys.domains import QQ
+
+from .diffring import DiffRing
+from .errors import InputError
+from .losses import Loss
+from .trees import LEAF, Combination, canonical
+
+__all__ = ["Algebra", "ConcreteAlgebra", "GenericAlgebra"]
+
+
+class Algebra:
+    """Interface of a vector-field algebra (see module docstring)."""
+
+    generic: bool = False
+
+    def zero(self) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def add(self, a: Any, b: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def scale(self, c: Any, a: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def is_zero(self, a: Any) -> bool:  # pragma: no cover
+        raise NotImplementedError
+
+    def grad(self) -> Any:  # pragma: no cover
+        """∇L at θ."""
+        raise NotImplementedError
+
+    def grad_taylor(self, deltas: Sequence[Any], order: int) -> list[Any]:  # pragma: no cover
+        """Coefficients [h^0..h^order] of ∇L(θ + Σ_{p≥1} h^p δ_p); ``deltas[p]`` is δ_p."""
+        raise NotImplementedError
+
+    def lie(self, F: Any, G: Any) -> Any:  # pragma: no cover
+        """Derivative of G along F (G'F)."""
+        raise NotImplementedError
+
+
+class ConcreteAlgebra(Algebra):
+    """Vector fields of a concrete loss, in its differential polynomial ring.
+
+    Parameters
+    ----------
+    loss : Loss
+        Concrete, smooth loss.
+    constants : sequence of sympy.Symbol
+        Symbolic hyper-parameters that may appear as coefficients.
+    """
+
+    generic = False
+
+    def __init__(self, loss: Loss, constants: Sequence[sp.Symbol] = ()):
+        if loss.is_generic:
+            raise InputError("ConcreteAlgebra needs a concrete loss")
+        loss.check_smooth()
+        self.loss = loss
+        self.params = loss.params
+        self.d = len(loss.params)
+        self.constants = tuple(constants)
+        self.ring = DiffRing.from_expressions([loss.expr], loss.params, constants=self.constants)
+        self.L = self.ring.from_sympy(loss.expr)
+        self._grad = tuple(self.ring.gradient(self.L))
+        self._dcache: dict[tuple[int, ...], tuple] = {(): self._grad}
+
+    def zero(self) -> tuple:
+        return tuple(self.ring.zero for _ in range(self.d))
+
+    def add(self, a: tuple, b: tuple) -> tuple:
+        return tuple(x + y for x, y in zip(a, b))
+
+    def scale(self, c: Any, a: tuple) -> tuple:
+        c = sp.sympify(c)
+        if c == 0:
+            return self.zero()
+        if c == 1:
+            return a
+        cr = self.ring.from_sympy(c)
+        return tuple(x * cr for x in a)
+
+    def is_zero(self, a: tuple) -> bool:
+        return all(not x for x in a)
+
+    def grad(self) -> tuple:
+        return self._grad
+
+    def _dgrad(self, idx: tuple[int, ...]) -> tuple:
+        key = tuple(sorted(idx))
+        if key not in self._dcache:
+            prev = self._dgrad(key[:-1])
+            self._dcache[key] = tuple(self.ring.diff(g, key[-1]) for g in prev)
+        return self._dcache[key]
+
+    def grad_taylor(self, deltas: Sequence[tuple], order: int) -> list[tuple]:
+        out = [self._grad] + [self.zero() for _ in range(order)]
+        active = [p for p in range(1, min(len(deltas), order + 1)) if not self.is_zero(deltas[p])]
+        if not active:
+            return out
+        # Σ_m 1/m! ∇^{m+1}L[δ(h), ..., δ(h)], expanded by multi-indices of (power, coordinate)
+        slots = [(p, i) for p in active for i in range(self.d) if deltas[p][i]]
+        for m in range(1, order + 1):
+            for combo in itertools.combinations_with_replacement(slots, m):
+                power = sum(p for p, _ in combo)
+                if power > order:
+                    continue
+                mult = factorial(m)
+                for c in _counts(combo):
+                    mult //= factorial(c)
+                w = self.ring.one
+                for p, i in combo:
+                    w = w * deltas[p][i]
+                T = self._dgrad(tuple(i for _, i in combo))
+                w = w * QQ(mult, factorial(m))
+                out[power] = tuple(o + w * t for o, t in zip(out[power], T))
+        return out
+
+    def lie(self, F: tuple, G: tuple) -> tuple:
+        return tuple(self.ring.lie(F, G))
+
+    # conversions
+    def to_sympy(self, a: tuple) -> sp.Matrix:
+        """A vector as a SymPy column matrix."""
+        return sp.Matrix([self.ring.to_sympy(x) for x in a])
+
+
+def _counts(combo: Sequence[Any]) -> list[int]:
+    out: dict[Any, int] = {}
+    for c in combo:
+        out[c] = out.get(c, 0) + 1
+    return list(out.values())
+
+
+class GenericAlgebra(Algebra):
+    """Dimension-free vector fields: combinations of elementary differentials of ∇L."""
+
+    generic = True
+
+    def zero(self) -> Combination:
+        return Combination()
+
+    def add(self, a: Combination, b: Combination) -> Combination:
+        return a + b
+
+    def scale(self, c: Any, a: Combination) -> Combination:
+        return a.scale(c)
+
+    def is_zero(self, a: Combination) -> bool:
+        return not a
+
+    def grad(self) -> Combination:
+        return Combination({LEAF: 1})
+
+    def grad_taylor(self, deltas: Sequence[Combination], order: int) -> list[Combination]:
+        out = [self.grad()] + [Combination() for _ in range(order)]
+        active = [p for p in range(1, min(len(deltas), order + 1)) if deltas[p]]
+        if not active:
+            return out
+        # partial products: (power, children multiset) -> coefficient
+        level: dict[tuple[int, tuple], sp.Expr] = {(0, ()): sp.Integer(1)}
+        for m in range(1, order + 1):
+            nxt: dict[tuple[int, tuple], sp.Expr] = {}
+            for (pw, kids), c in level.items():
+                for p in active:
+                    if pw + p > order:
+                        continue
+                    for t, ct in deltas[p].terms.items():
+                        key = (pw + p, canonical(kids + (t,)))
+                        nxt[key] = nxt.get(key, 0) + c * ct
+            if not nxt:
+                break
+            for (pw, kids), c in nxt.items():
+                out[pw] = out[pw] + Combination({kids: c / factorial(m)})
+            level = nxt
+        return out
+
+    def lie(self, F: Combination, G: Combination) -> Combination:
+        return G.lie(F)

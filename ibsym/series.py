@@ -1,0 +1,225 @@
+"""Truncated power series in the step size h, for tracing update rules.
+
+An optimizer's update rule is an ordinary Python function of (θ, state, grad,
+h, hyper-parameters).  Called with the objects of this module instead of
+numbers, it *traces itself* into a truncated series in h whose coefficients
+are vector fields of an :class:`~ibsym.algebras.Algebra` -- Taylor-mode
+expansion by operator overloading.  The same function, called with NumPy
+arrays and floats, runs the optimizer numerically.
+
+* :class:`HSeries` -- scalar series (``h`` itself is ``HSeries([0, 1])``);
+* :class:`SeriesVector` -- ``b(h)·θ + Σ_p h^p v_p``: a point near θ.
+
+Examples
+--------
+>>> from ibsym.algebras import GenericAlgebra
+>>> alg = GenericAlgebra()
+>>> theta = SeriesVector.point(alg, order=2)
+>>> h = HSeries.h(order=2)
+>>> out = theta - h * grad(theta)
+>>> [str(c) for c in out.coeffs]
+['0', '-∇L', '0']
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sympy as sp
+
+from .algebras import Algebra
+from .errors import InputError
+
+__all__ = ["HSeries", "SeriesVector", "grad"]
+
+
+class HSeries:
+    """A scalar truncated series Σ_{p≤order} c_p h^p with SymPy coefficients."""
+
+    __slots__ = ("c", "order")
+
+    def __init__(self, coeffs: Sequence[Any], order: int):
+        c = [sp.sympify(x) for x in coeffs][: order + 1]
+        self.c = c + [sp.Integer(0)] * (order + 1 - len(c))
+        self.order = order
+
+    @classmethod
+    def h(cls, order: int) -> "HSeries":
+        """The step size h itself."""
+        return cls([0, 1], order)
+
+    @classmethod
+    def const(cls, v: Any, order: int) -> "HSeries":
+        return cls([v], order)
+
+    def _lift(self, other: Any) -> "HSeries":
+        return other if isinstance(other, HSeries) else HSeries.const(other, self.order)
+
+    def __add__(self, other: Any) -> "HSeries":
+        if isinstance(other, SeriesVector):
+            return NotImplemented
+        o = self._lift(other)
+        return HSeries([a + b for a, b in zip(self.c, o.c)], self.order)
+
+    __radd__ = __add__
+
+    def __neg__(self) -> "HSeries":
+        return HSeries([-a for a in self.c], self.order)
+
+    def __sub__(self, other: Any) -> "HSeries":
+        if isinstance(other, SeriesVector):
+            return NotImplemented
+        return self + (-self._lift(other))
+
+    def __rsub__(self, other: Any) -> "HSeries":
+        return self._lift(other) - self
+
+    def __mul__(self, other: Any) -> Any:
+        if isinstance(other, SeriesVector):
+            return other.__mul__(self)
+        o = self._lift(other)
+        out = [sp.Integer(0)] * (self.order + 1)
+        for i, a in enumerate(self.c):
+            if a == 0:
+                continue
+            for j in range(self.order + 1 - i):
+                if o.c[j] != 0:
+                    out[i + j] += a * o.c[j]
+        return HSeries([sp.expand(x) for x in out], self.order)
+
+    __rmul__ = __mul__
+
+    def reciprocal(self) -> "HSeries":
+        """1/s (needs a nonzero constant term)."""
+        if self.c[0] == 0:
+            raise InputError("division by a quantity that vanishes at h = 0")
+        inv = [1 / self.c[0]]
+        for n in range(1, self.order + 1):
+            s = sum((self.c[k] * inv[n - k] for k in range(1, n + 1)), sp.Integer(0))
+            inv.append(sp.simplify(-s / self.c[0]))
+        return HSeries(inv, self.order)
+
+    def __truediv__(self, other: Any) -> "HSeries":
+        return self * self._lift(other).reciprocal()
+
+    def __rtruediv__(self, other: Any) -> "HSeries":
+        return self._lift(other) * self.reciprocal()
+
+    def __pow__(self, n: int) -> "HSeries":
+        if not isinstance(n, int) or n < 0:
+            raise InputError("series powers must be non-negative integers")
+        out = HSeries.const(1, self.order)
+        for _ in range(n):
+            out = out * self
+        return out
+
+    def __repr__(self) -> str:
+        return f"HSeries({self.c})"
+
+
+class SeriesVector:
+    """The point ``b(h)·θ + Σ_p h^p v_p`` with vector coefficients in an algebra.
+
+    Parameters
+    ----------
+    alg : Algebra
+    base : HSeries
+        Coefficient of θ (1 for points near θ, 0 for pure vector quantities
+        such as momenta).
+    coeffs : sequence
+        ``coeffs[p]`` is the algebra vector multiplying h^p.
+    """
+
+    __slots__ = ("alg", "base", "coeffs", "order")
+
+    def __init__(self, alg: Algebra, base: HSeries, coeffs: Sequence[Any]):
+        self.alg = alg
+        self.base = base
+        self.order = base.order
+        cs = list(coeffs)[: self.order + 1]
+        self.coeffs = cs + [alg.zero() for _ in range(self.order + 1 - len(cs))]
+
+    @classmethod
+    def point(cls, alg: Algebra, order: int) -> "SeriesVector":
+        """θ itself."""
+        return cls(alg, HSeries.const(1, order), [])
+
+    @classmethod
+    def vector(cls, alg: Algebra, coeffs: Sequence[Any], order: int) -> "SeriesVector":
+        """A pure vector series (no θ part)."""
+        return cls(alg, HSeries.const(0, order), coeffs)
+
+    def _check(self, other: "SeriesVector") -> None:
+        if other.alg is not self.alg or other.order != self.order:
+            raise InputError("cannot combine series from different derivations")
+
+    def __add__(self, other: Any) -> "SeriesVector":
+        if isinstance(other, SeriesVector):
+            self._check(other)
+            return SeriesVector(self.alg, self.base + other.base,
+                                [self.alg.add(a, b) for a, b in zip(self.coeffs, other.coeffs)])
+        if other == 0:
+            return self
+        raise InputError("a vector can only be added to a vector (got a scalar); "
+                         "write scalar*vector instead")
+
+    __radd__ = __add__
+
+    def __neg__(self) -> "SeriesVector":
+        return self * (-1)
+
+    def __sub__(self, other: Any) -> "SeriesVector":
+        return self + (-other)
+
+    def __rsub__(self, other: Any) -> "SeriesVector":
+        return (-self) + other
+
+    def __mul__(self, other: Any) -> "SeriesVector":
+        if isinstance(other, SeriesVector):
+            raise InputError("element-wise products of vectors are not available in this "
+                             "algebra; generic (∇L-notation) derivations allow only linear "
+                             "combinations and gradients")
+        s = other if isinstance(other, HSeries) else HSeries.const(other, self.order)
+        coeffs = []
+        for n in range(self.order + 1):
+            acc = self.alg.zero()
+            for k in range(n + 1):
+                if s.c[k] != 0 and not self.alg.is_zero(self.coeffs[n - k]):
+                    acc = self.alg.add(acc, self.alg.scale(s.c[k], self.coeffs[n - k]))
+            coeffs.append(acc)
+        return SeriesVector(self.alg, self.base * s, coeffs)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: Any) -> "SeriesVector":
+        if isinstance(other, SeriesVector):
+            return self.__mul__(other)  # raises the element-wise message
+        s = other if isinstance(other, HSeries) else HSeries.const(other, self.order)
+        return self * s.reciprocal()
+
+    def displacement(self) -> list[Any]:
+        """Coefficients of ``self − θ`` (requires b(h) = 1)."""
+        if any(c != 0 for c in self.base.c[1:]) or self.base.c[0] != 1:
+            raise InputError("the update does not return θ + (displacement): its θ coefficient "
+                             f"is {self.base.c}; an update must reduce to θ_(n+1) = θ_n at h = 0")
+        return list(self.coeffs)
+
+    def state_coeffs(self) -> list[Any]:
+        """Coefficients of a state quantity (requires b(h) = 0)."""
+        if any(c != 0 for c in self.base.c):
+            raise InputError("a state variable may not contain θ itself; store differences "
+                             "such as (θ_n − θ_(n−1))/h instead")
+        return list(self.coeffs)
+
+
+def grad(x: SeriesVector) -> SeriesVector:
+    """∇L at the point ``x = θ + Σ_{p≥1} h^p δ_p`` (Taylor-expanded in h)."""
+    if not isinstance(x, SeriesVector):
+        raise InputError("grad() takes a point (θ or θ plus a displacement)")
+    if any(c != 0 for c in x.base.c[1:]) or x.base.c[0] != 1:
+        raise InputError("the gradient must be evaluated at θ plus an O(h) displacement")
+    if not x.alg.is_zero(x.coeffs[0]):
+        raise InputError("the gradient must be evaluated at θ plus an O(h) displacement; "
+                         "the displacement has an O(1) part")
+    coeffs = x.alg.grad_taylor(x.coeffs, x.order)
+    return SeriesVector.vector(x.alg, coeffs, x.order)
