@@ -5,7 +5,8 @@ from .bea import modified_equation
 from .equations import ModifiedEquation
 from .losses import Loss
 from .optimizers import Optimizer, get_optimizer
+from .verify import VerifyReport, verify
 from . import losses
 
 __all__ = ["modified_equation", "ModifiedEquation", "Loss", "Optimizer", "get_optimizer",
-           "losses", "__version__"]
+           "losses", "verify", "VerifyReport", "__version__"]

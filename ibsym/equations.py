@@ -305,11 +305,12 @@ class ModifiedEquation(Result):
             "latex": self.to_latex(),
         }
         if self.is_generic:
-            body["terms"] = [F.to_dict() for F in self.terms]
+            body["expressions"] = [F.to_dict() for F in self.terms]
+            body["expressions_latex"] = [F.to_latex() for F in self.terms]
             body["initial_shift"] = [s.to_dict() for s in self.initial_shift]
         else:
-            body["terms"] = [[str(x) for x in F] for F in self.terms]
-            body["terms_latex"] = [sp.latex(F) for F in self.readable_terms()]
+            body["expressions"] = [[str(x) for x in F] for F in self.terms]
+            body["expressions_latex"] = [sp.latex(F) for F in self.readable_terms()]
             body["initial_shift"] = [[str(x) for x in s] for s in self.initial_shift]
         body["slow_manifold"] = {}
         body["gradient_analysis"] = [a.to_dict() for a in self.gradient_analysis()]

@@ -163,7 +163,7 @@ def parse_expression(
     table: dict[str, sp.Expr] = {}
     if isinstance(names, Mapping):
         table.update({str(k): v for k, v in names.items()})
-    elif names is not None:
+    elif names is not None and (names.strip() if isinstance(names, str) else list(names)):
         table.update({n: sp.Symbol(n, real=True) for n in parse_names(names)})
     source = text.replace("^", "**")
     try:

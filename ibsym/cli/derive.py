@@ -1,0 +1,94 @@
+"""``ibsym derive``: the modified equation of an optimizer, generic or on a loss."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..bea import modified_equation
+from ..errors import InputError
+from ..parsing import parse_assignments, parse_number
+from ._common import add_problem_arguments, check_order, loss_from_args, optimizer_from_args
+
+EPILOG = """examples:
+  ibsym derive gd --order 3
+      dimension-free result in ∇L, ∇²L, ∇³L notation, with the modified loss
+  ibsym derive gd --order 2 --loss "(a*b-1)**2/2" --params "a b" --format latex
+  ibsym derive gd --order 2 --loss "(a*b-1)**2/2" --params "a b" --at "a=0.5,b=1.5" --h 0.1 --format json
+      JSON: "expressions" (symbolic F_j), "terms" (F_j at the point, one vector per order,
+      in parameter order) and "field" (the truncated field at h)
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("derive", help="derive the modified equation (backward error analysis)",
+                       description="Derive dθ/dt = F_0 + h F_1 + … + h^K F_K for an optimizer: "
+                                   "without --loss in ∇L notation, with --loss explicitly.",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_problem_arguments(p, loss_required=False)
+    p.add_argument("--format", choices=("text", "latex", "json"), default="text")
+    p.add_argument("--standalone", action="store_true",
+                   help="with --format latex: a complete document for pdflatex")
+    p.add_argument("--at", metavar="POINT", help='evaluate the terms at a point, e.g. "a=0.5,b=2"')
+    p.add_argument("--h", metavar="H", help="step size for the summed field (with --at)")
+    p.add_argument("--budget", type=float, default=120.0, metavar="SECONDS",
+                   help="CPU-time budget of the derivation (default 120)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    order = check_order(args.order)
+    loss = loss_from_args(args)
+    opt = optimizer_from_args(args)
+    if args.h is not None and args.at is None:
+        raise InputError("--h is used with --at (the point where the field is evaluated)")
+    eq = modified_equation(opt, loss, order, budget_seconds=args.budget)
+    values = None
+    if args.at is not None:
+        if loss is None:
+            raise InputError("--at needs a concrete loss (--loss and --params)")
+        at = parse_assignments(args.at, [str(p) for p in loss.params], what="parameter")
+        values = eq.evaluate(at, parse_number(args.h) if args.h is not None else None)
+    if args.format == "json":
+        data = eq.to_dict()
+        if values is not None:
+            data.update(values)
+        data["modified_loss"] = _modified_loss_dict(eq)
+        json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    elif args.format == "latex":
+        if args.standalone:
+            sys.stdout.write(eq.latex_document())
+        else:
+            lines = [eq.to_latex()]
+            if not eq.is_generic:
+                lines += [eq.term_latex(j) for j in range(eq.order + 1)]
+            ml = _modified_loss(eq)
+            if ml is not None:
+                lines.append(ml.to_latex())
+            sys.stdout.write("\n".join(lines) + "\n")
+    else:
+        print(eq)
+        ml = _modified_loss(eq)
+        if ml is not None:
+            print(ml)
+        for a in eq.gradient_analysis():
+            print(" ", a.text)
+        if values is not None:
+            for j, v in enumerate(values["terms"]):
+                print(f"  F_{j}({args.at}) = {v}")
+            if "field" in values:
+                print(f"  field(h={values['h']:g}) = {values['field']}")
+    return 0
+
+
+def _modified_loss(eq):
+    try:
+        return eq.modified_loss()
+    except InputError:
+        return None
+
+
+def _modified_loss_dict(eq):
+    ml = _modified_loss(eq)
+    return None if ml is None else ml.to_dict()

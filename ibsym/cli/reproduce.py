@@ -1,0 +1,42 @@
+"""``ibsym reproduce``: run every published-result script in ``derivations/``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EPILOG = """examples:
+  ibsym reproduce                       # everything, into ./ibsym-out
+  ibsym reproduce barrett_dherin_2021_igr --out /tmp/igr
+exit status: 0 all derivations agree with their oracles, 1 otherwise
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("reproduce", help="reproduce published results (derivations/)",
+                       description="Run the scripts in derivations/ (all, or those named), write "
+                                   "their LaTeX, JSON and figures and a summary report "
+                                   "(report.md, report.pdf with pdflatex) into --out.",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("names", nargs="*", metavar="NAME", help="derivation names (file stems)")
+    p.add_argument("--out", default="ibsym-out", help="output folder (default ./ibsym-out)")
+    p.add_argument("--quick", action="store_true", help="smaller, faster variants")
+    p.add_argument("--derivations", metavar="DIR", help="folder of derivation scripts")
+    p.add_argument("--list", action="store_true", help="list the derivations and exit")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..reproduce import find_derivations, reproduce
+    directory = Path(args.derivations) if args.derivations else None
+    if args.list:
+        for name in find_derivations(directory):
+            print(name)
+        return 0
+    res = reproduce(args.names, args.out, quick=args.quick, directory=directory)
+    json.dump({"ok": res["ok"], "report": res["report"],
+               "results": [{k: r.get(k) for k in ("name", "status", "seconds", "message")}
+                           for r in res["results"]]}, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0 if res["ok"] else 1
