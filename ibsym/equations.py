@@ -261,7 +261,7 @@ class ModifiedEquation(Result):
         fields = " + ".join(
             ("" if j == 0 else ("h" if j == 1 else f"h^{{{j}}}")) + f"F_{{{j}}}"
             for j in range(self.order + 1))
-        return (r"\dot\theta = " + fields + f" + O(h^{{{self.order + 1}}}),\quad "
+        return (r"\dot\theta = " + fields + rf" + O(h^{{{self.order + 1}}}),\quad "
                 + r"\theta = " + sp.latex(sp.Matrix(self.params)))
 
     def term_latex(self, j: int) -> str:

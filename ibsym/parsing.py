@@ -228,8 +228,8 @@ def parse_expression(
                         "allowed operators: + - * / ** ^")
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name):
-                tok = ast.unparse(node.func) if hasattr(ast, "unparse") else "call"
-                raise _fail("unsupported call", tok, node, text,
+                visit(node.func)  # raises for lambda, attribute access, ...
+                raise _fail("unsupported call", "(", node, text,
                             f"only whitelisted functions may be called: {fn_list}")
             fname = node.func.id
             if fname not in fns:
@@ -265,7 +265,11 @@ def parse_number(text: str) -> sp.Expr:
     >>> parse_number("1/3"), parse_number("0.25"), parse_number("1e-8")
     (1/3, 1/4, 1/100000000)
     """
-    expr = parse_expression(text, names=())
+    try:
+        expr = parse_expression(text, names=())
+    except ParseError as exc:
+        raise ParseError(f"expected a number, got \"{text}\" ({exc})", token=exc.token,
+                         column=exc.column) from None
     if not expr.is_number:
         raise ParseError(f"expected a number, got \"{text}\"", token=text)
     return sp.nsimplify(expr) if isinstance(expr, sp.Float) else expr
