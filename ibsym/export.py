@@ -58,7 +58,7 @@ _UNICODE_MATH = {
 
 
 def escape_text(text: str) -> str:
-    """Escape plain text for LaTeX (outside math mode); Unicode maths becomes inline math.
+    r"""Escape plain text for LaTeX (outside math mode); Unicode maths becomes inline math.
 
     Examples
     --------

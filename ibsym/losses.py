@@ -45,6 +45,7 @@ class Loss:
 
     Examples
     --------
+    >>> import sympy
     >>> a, b = sympy.symbols("a b", real=True)
     >>> Loss((a*b - 1)**2/2, (a, b), name="bilinear").gradient()
     Matrix([
@@ -54,7 +55,7 @@ class Loss:
 
     expr: sp.Expr | None
     params: tuple[sp.Symbol, ...] = ()
-    name: str = "L"
+    name: str = field(default="L", compare=False)
     text: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -174,10 +175,10 @@ def rosenbrock(a: object = 1, b: object = 100) -> Loss:
 
 
 def log_cosh_regression() -> Loss:
-    """A transcendental two-parameter loss: log cosh(a·b − 1) + sin(a)²/2... smooth.
+    """A transcendental two-parameter loss, L(a, b) = log cosh(ab − 1) + (1 − cos a)/2.
 
-    L(a, b) = log(cosh(a b - 1)) + (1 - cos(a))/2 has transcendental
-    derivatives of every order.
+    Smooth, with transcendental derivatives of every order; minimum manifold
+    ab = 1, a = 0 mod 2π.
     """
     a, b = _syms("a b")
     return Loss(sp.log(sp.cosh(a * b - 1)) + (1 - sp.cos(a)) / 2, (a, b), name="logcosh")

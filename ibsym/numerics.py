@@ -138,7 +138,7 @@ def iterate(optimizer: Optimizer, loss: Loss, theta0: Sequence[float], h: float,
     --------
     >>> from ibsym import losses, get_optimizer
     >>> iterate(get_optimizer("gd"), losses.bilinear(), [0.5, 1.5], 0.1, 2)[-1]
-    array([0.53635..., 1.51167...])
+    array([0.56578848, 1.52255293])
     """
     th = np.array(theta0, dtype=float)
     if th.shape != (loss.dim,):

@@ -17,7 +17,7 @@ Examples
 >>> parse_expression("__import__('os')", names="a b")
 Traceback (most recent call last):
 ...
-ibsym.errors.ParseError: unknown name '__import__' at column 1 of "__import__('os')"; ...
+ibsym.errors.ParseError: unknown function '__import__' at column 1 of "__import__('os')"; ...
 """
 from __future__ import annotations
 
@@ -150,8 +150,8 @@ def parse_expression(
 
     Examples
     --------
-    >>> parse_expression("exp(-x^2) + sin(pi*y)", names="x y")
-    exp(-x**2) + sin(pi*y)
+    >>> parse_expression("exp(-x^2)*sin(pi*y)", names="x y")
+    exp(-x**2)*sin(pi*y)
     """
     if not isinstance(text, str):
         raise ParseError(f"expected a text expression, got {type(text).__name__}")
