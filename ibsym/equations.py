@@ -212,7 +212,11 @@ class ModifiedEquation(Result):
 
     # -- printing -------------------------------------------------------------------------
     def readable_terms(self) -> tuple:
-        """Terms simplified for reading (factored where cheap)."""
+        """Terms factored for reading (computed once)."""
+        return self._readable_terms
+
+    @cached_property
+    def _readable_terms(self) -> tuple:
         if self.is_generic:
             return self.terms
         return tuple(sp.Matrix([_readable(x) for x in F]) for F in self.terms)
@@ -320,10 +324,7 @@ class ModifiedEquation(Result):
 
 
 def _readable(x: sp.Expr) -> sp.Expr:
-    if x == 0:
+    """Factor (cheap and canonical, also with function atoms as generators); no simplify()."""
+    if x == 0 or sp.count_ops(x) > 4000:
         return x
-    if x.is_polynomial() and sp.count_ops(x) < 4000:
-        return sp.factor(x)
-    if sp.count_ops(x) < 300:
-        return sp.simplify(x)
-    return x
+    return sp.factor(x)

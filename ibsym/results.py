@@ -35,36 +35,25 @@ SCHEMA_VERSION = 1
 
 
 def jsonable(obj: Any) -> Any:
-    """Convert SymPy numbers / NumPy scalars and arrays to plain JSON types."""
-    try:
-        import numpy as np  # local: results are foundation-level but may hold arrays
-    except ImportError:  # pragma: no cover
-        np = None
+    """Convert SymPy numbers, NumPy scalars/arrays and tuples to plain JSON types."""
     if isinstance(obj, dict):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [jsonable(v) for v in obj]
-    if np is not None:
-        if isinstance(obj, np.ndarray):
-            return jsonable(obj.tolist())
-        if isinstance(obj, np.generic):
-            return obj.item()
+    if type(obj).__module__ == "numpy":  # arrays and scalars, without importing NumPy here
+        return jsonable(obj.tolist() if hasattr(obj, "tolist") else obj.item())
     if isinstance(obj, float):
         if obj != obj or obj in (float("inf"), float("-inf")):
             return None
         return obj
     if isinstance(obj, (str, int, bool)) or obj is None:
         return obj
-    try:  # SymPy number
-        import sympy as sp
-        if isinstance(obj, sp.Basic):
-            if obj.is_Integer:
-                return int(obj)
-            if obj.is_number:
-                return float(obj)
-            return str(obj)
-    except ImportError:  # pragma: no cover
-        pass
+    import sympy as sp
+    if isinstance(obj, sp.Basic):
+        if obj.is_Integer:
+            return int(obj)
+        if obj.is_number:
+            return float(obj)
     return str(obj)
 
 
