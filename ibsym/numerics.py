@@ -57,7 +57,13 @@ def compile_vector(exprs: Sequence[sp.Expr], params: Sequence[sp.Symbol],
     if free:
         raise InputError(f"cannot compile: symbol(s) {', '.join(sorted(map(str, free)))} have "
                          "no value; give hyper-parameter values (--hyper NAME=VALUE)")
-    fn = sp.lambdify([list(params)], exprs, modules="numpy", cse=True)
+    try:
+        fn = sp.lambdify([list(params)], exprs, modules="numpy", cse=True)
+    except RecursionError:
+        from .errors import BudgetExceeded
+        raise BudgetExceeded("the expanded field is too large to compile to NumPy "
+                             f"({sum(len(sp.Add.make_args(e)) for e in exprs)} terms); "
+                             "verify at a lower order or on a smaller loss") from None
     n = len(exprs)
 
     def f(Y: np.ndarray) -> np.ndarray:
