@@ -15,17 +15,30 @@ import ibsym as ib
 
 
 def plain_lie_recursion(f, params, order):
-    """Textbook route: expand the Lie series of the truncated field, match with θ + h f."""
-    h = sp.Symbol("h")
+    """Textbook route in plain SymPy: the same order-by-order recursion as ibsym
+    (memoized Lie-series coefficients g_{m,n}, F_k = D_{k+1} - sum g_{m,k+1-m}/m!), on
+    expanded SymPy expressions instead of the differential ring."""
     F = []
+    memo = {}
+
+    def lie(Fa, G):
+        return (G.jacobian(params) * Fa).applyfunc(sp.expand)
+
+    def g(m, n):
+        if m == 1:
+            return F[n]
+        if (m, n) not in memo:
+            acc = sp.zeros(len(params), 1)
+            for a in range(n + 1):
+                acc += lie(F[a], g(m - 1, n - a))
+            memo[(m, n)] = acc.applyfunc(sp.expand)
+        return memo[(m, n)]
+
     for k in range(order + 1):
-        Fh = sum((h ** j * sp.Matrix(F[j]) for j in range(k)), sp.zeros(len(params), 1))
-        G, flow = Fh, sp.zeros(len(params), 1)
-        for m in range(1, k + 2):
-            flow += h ** m / sp.factorial(m) * G
-            G = (G.jacobian(params) * Fh).applyfunc(sp.expand)
-        target = f if k == 0 else sp.zeros(len(params), 1)
-        F.append([sp.expand(t - sp.expand(x).coeff(h, k + 1)) for t, x in zip(target, flow)])
+        acc = sp.Matrix(f) if k == 0 else sp.zeros(len(params), 1)
+        for m in range(2, k + 2):
+            acc -= g(m, k + 1 - m) / sp.factorial(m)
+        F.append(acc.applyfunc(sp.expand))
     return F
 
 

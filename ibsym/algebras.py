@@ -32,12 +32,12 @@ from typing import Any
 import sympy as sp
 from sympy.polys.domains import QQ
 
-from .diffring import DiffRing
+from .diffring import DiffRing, _atoms_of
 from .errors import InputError
 from .losses import Loss
 from .trees import LEAF, Combination, canonical
 
-__all__ = ["Algebra", "ConcreteAlgebra", "GenericAlgebra"]
+__all__ = ["Algebra", "ConcreteAlgebra", "GenericAlgebra", "NeedAtoms"]
 
 
 class Algebra:
@@ -69,6 +69,41 @@ class Algebra:
         """Derivative of G along F (G'F)."""
         raise NotImplementedError
 
+    # element-wise (coordinate-wise) operations: Adam, RMSProp, sign-like methods.
+    # The generic algebra has no coordinates and refuses them.
+    def mul(self, a: Any, b: Any) -> Any:
+        """Coordinate-wise product a ⊙ b."""
+        raise InputError(self._no_coordinates("a coordinate-wise product"))
+
+    def power(self, a: Any, r: sp.Rational) -> Any:
+        """Coordinate-wise power a^r (the coordinates of ``a`` must not vanish for r < 0
+        or non-integer r)."""
+        raise InputError(self._no_coordinates("a coordinate-wise power"))
+
+    def const(self, c: Any) -> Any:
+        """The vector with every coordinate equal to the scalar c."""
+        raise InputError(self._no_coordinates("adding a scalar to a vector"))
+
+    def identity(self) -> Any:
+        """The vector field X(θ) = θ (points scaled by h-dependent factors)."""
+        raise InputError(self._no_coordinates("a multiple of θ itself (e.g. weight decay)"))
+
+    def _no_coordinates(self, what: str) -> str:
+        return (f"{what} needs coordinates: the dimension-free (∇L-notation) algebra has only "
+                "linear combinations and gradients; derive on a concrete loss instead, or use "
+                "the component-wise generic form (modified_equation(..., componentwise=True))")
+
+
+class NeedAtoms(Exception):
+    """Internal: a coordinate-wise power needs atoms the ring does not have yet.
+
+    :mod:`ibsym.bea` catches it, extends the ring and restarts the derivation.
+    """
+
+    def __init__(self, atoms: Sequence[sp.Expr]):
+        super().__init__(f"{len(atoms)} new atom(s)")
+        self.atoms = list(atoms)
+
 
 class ConcreteAlgebra(Algebra):
     """Vector fields of a concrete loss, in its differential polynomial ring.
@@ -78,12 +113,16 @@ class ConcreteAlgebra(Algebra):
     loss : Loss
         Concrete, smooth loss.
     constants : sequence of sympy.Symbol
-        Symbolic hyper-parameters that may appear as coefficients.
+        Symbolic hyper-parameters (they form the coefficient field ℚ(β, ρ, …)).
+    extra : sequence of sympy.Expr
+        Further expressions whose atoms the ring must contain (coordinate-wise
+        roots such as √(∂_jL² + ε), added on demand by :mod:`ibsym.bea`).
     """
 
     generic = False
 
-    def __init__(self, loss: Loss, constants: Sequence[sp.Symbol] = ()):
+    def __init__(self, loss: Loss, constants: Sequence[sp.Symbol] = (),
+                 extra: Sequence[sp.Expr] = ()):
         if loss.is_generic:
             raise InputError("ConcreteAlgebra needs a concrete loss")
         loss.check_smooth()
@@ -91,7 +130,9 @@ class ConcreteAlgebra(Algebra):
         self.params = loss.params
         self.d = len(loss.params)
         self.constants = tuple(constants)
-        self.ring = DiffRing.from_expressions([loss.expr], loss.params, constants=self.constants)
+        self.extra = tuple(extra)
+        self.ring = DiffRing.from_expressions([loss.expr, *extra], loss.params,
+                                              constants=self.constants)
         self.L = self.ring.from_sympy(loss.expr)
         self._grad = tuple(self.ring.gradient(self.L))
         self._dcache: dict[tuple[int, ...], tuple] = {(): self._grad}
@@ -110,6 +151,10 @@ class ConcreteAlgebra(Algebra):
             return a
         cr = self.ring.from_sympy(c)
         return tuple(x * cr for x in a)
+
+    def extended(self, atoms: Sequence[sp.Expr]) -> "ConcreteAlgebra":
+        """The same algebra over a ring that also has ``atoms``."""
+        return ConcreteAlgebra(self.loss, self.constants, tuple(self.extra) + tuple(atoms))
 
     def is_zero(self, a: tuple) -> bool:
         return all(not x for x in a)
@@ -149,6 +194,48 @@ class ConcreteAlgebra(Algebra):
 
     def lie(self, F: tuple, G: tuple) -> tuple:
         return tuple(self.ring.lie(F, G))
+
+    # coordinate-wise operations
+    def mul(self, a: tuple, b: tuple) -> tuple:
+        return tuple(x * y for x, y in zip(a, b))
+
+    def const(self, c: Any) -> tuple:
+        e = self.ring.from_sympy(sp.sympify(c))
+        return tuple(e for _ in range(self.d))
+
+    def identity(self) -> tuple:
+        return tuple(self.ring.param_gens)
+
+    def power(self, a: tuple, r: Any) -> tuple:
+        r = sp.Rational(r)
+        if r.is_Integer and r >= 0:
+            return tuple(x ** int(r) for x in a)
+        R = self.ring
+        out, missing = [], []
+        for x in a:
+            if not x:
+                raise InputError("a coordinate-wise power with a negative or fractional exponent "
+                                 "of a quantity that vanishes identically (division by zero in "
+                                 "the update rule on the slow manifold)")
+            if x.is_ground:
+                v = sp.Pow(R.domain.to_sympy(x.LC), r)
+                try:
+                    out.append(R.constant(v))
+                    continue
+                except (sp.PolynomialError, sp.CoercionFailed, KeyError, ValueError):
+                    pass
+            u = R.to_sympy(x)
+            # (b^e)^r = b^(e r): keep one family of root atoms per base
+            target = (sp.Pow(u.base, u.exp * r, evaluate=False)
+                      if u.is_Pow and u.exp.is_Rational else sp.Pow(u, r, evaluate=False))
+            try:
+                out.append(R.from_sympy(target))
+            except KeyError:
+                missing.extend(a_ for a_ in _atoms_of(target, R.params, R.constants)
+                               if not R.has_atom(a_))
+        if missing:
+            raise NeedAtoms(list(dict.fromkeys(missing)))
+        return tuple(out)
 
     # conversions
     def to_sympy(self, a: tuple) -> sp.Matrix:

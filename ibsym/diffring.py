@@ -58,16 +58,20 @@ class DiffRing:
     """
 
     def __init__(self, params: Sequence[sp.Symbol], atoms: Sequence[sp.Expr],
-                 atom_derivs: dict[sp.Expr, list[sp.Expr]], constants: Sequence[sp.Symbol] = ()):
+                 atom_derivs: dict[sp.Expr, list[sp.Expr]], constants: Sequence[sp.Symbol] = (),
+                 sources: Sequence[sp.Expr] = ()):
         self.params = tuple(params)
         self.atoms = tuple(atoms)
         self.constants = tuple(constants)
+        self.sources = tuple(sources)
         self._atom_syms = tuple(sp.Dummy(f"A{i}") for i in range(len(self.atoms)))
-        gens = self.params + self.constants + self._atom_syms
-        self.ring: PolyRing = PolyRing(gens, QQ)
+        gens = self.params + self._atom_syms
+        # hyper-parameters live in the coefficient field ℚ(β, ρ, …): exact division by 1 − β
+        self.domain = QQ.frac_field(*self.constants) if self.constants else QQ
+        self.ring: PolyRing = PolyRing(gens, self.domain)
         self.gens = self.ring.gens
         self.param_gens = self.gens[: len(self.params)]
-        self.atom_gens = self.gens[len(self.params) + len(self.constants):]
+        self.atom_gens = self.gens[len(self.params):]
         self._atom_index = {a: i for i, a in enumerate(self.atoms)}
         self._back = {s: a for s, a in zip(self._atom_syms, self.atoms)}
         # derivatives of atoms as ring elements: _dA[k][i] = ∂ atom_k / ∂ θ_i
@@ -117,7 +121,20 @@ class DiffRing:
             derivs[a] = d
             for e in d:
                 register(e)
-        return cls(params, atoms, derivs, constants)
+        return cls(params, atoms, derivs, constants, sources=[sp.sympify(e) for e in exprs])
+
+    def extended(self, exprs: Sequence[sp.Expr]) -> "DiffRing":
+        """A new ring that also contains ``exprs`` (its atoms and their derivatives)."""
+        return DiffRing.from_expressions(list(self.sources) + list(exprs), self.params,
+                                         constants=self.constants)
+
+    def has_atom(self, a: sp.Expr) -> bool:
+        """Whether ``a`` is one of this ring's atoms."""
+        return a in self._atom_index
+
+    def constant(self, c: sp.Expr) -> PolyElement:
+        """A coefficient-field element (number or rational function of the constants)."""
+        return self.ring.ground_new(self.domain.from_sympy(sp.sympify(c)))
 
     # -- conversion -----------------------------------------------------------------------
     def from_sympy(self, e: sp.Expr) -> PolyElement:
@@ -132,8 +149,10 @@ class DiffRing:
             if e in self.params:
                 return self.param_gens[self.params.index(e)]
             if e in self.constants:
-                return self.gens[len(self.params) + self.constants.index(e)]
+                return self.constant(e)
             raise KeyError(f"unknown symbol {e}")
+        if _is_coefficient(e, self.constants):
+            return self.constant(e)
         if e.is_Add:
             out = R.zero
             for t in e.args:
@@ -223,6 +242,14 @@ class DiffRing:
 
 
 # ---------------------------------------------------------------------------------------
+def _is_coefficient(e: sp.Expr, constants: Sequence[sp.Symbol]) -> bool:
+    """True if ``e`` is a rational function of the constants only (a field element)."""
+    if not e.free_symbols or not e.free_symbols <= set(constants):
+        return False
+    return all(x.is_Symbol or x.is_Rational or x.is_Add or x.is_Mul
+               or (x.is_Pow and x.exp.is_Integer) for x in sp.preorder_traversal(e))
+
+
 def _inv(base: sp.Expr) -> sp.Expr:
     return sp.Pow(base, -1, evaluate=False)
 
@@ -241,6 +268,8 @@ def _atoms_of(e: sp.Expr, params: tuple, constants: Sequence[sp.Symbol]) -> list
         if x.is_Rational or x.is_Symbol:
             if x.is_Symbol and x not in params and x not in constants:
                 raise KeyError(f"unknown symbol {x}")
+            continue
+        if constants and _is_coefficient(x, constants):
             continue
         if isinstance(x, _NON_SMOOTH):
             raise NotDifferentiableError(

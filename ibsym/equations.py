@@ -25,6 +25,7 @@ Examples
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
@@ -84,23 +85,40 @@ class ModifiedEquation(Result):
     slow_manifold: tuple = ()
     seconds: float = 0.0
     verification: Any = None
+    shift_note: str = ""
     _algebra: Any = field(default=None, compare=False, repr=False)
     _raw: tuple = field(default=(), compare=False, repr=False)
+    _raw_manifold: tuple = field(default=(), compare=False, repr=False)
+    _structure: Any = field(default=None, compare=False, repr=False)
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
     def from_algebra(cls, optimizer: Optimizer, loss: Loss, order: int, alg: Any,
-                     raw_terms: list[Any], seconds: float) -> "ModifiedEquation":
+                     raw_terms: list[Any], seconds: float, *,
+                     manifold: dict[str, list[Any]] | None = None,
+                     structure: Any = None) -> "ModifiedEquation":
         """Wrap the raw algebra output of :mod:`ibsym.bea`."""
-        if alg.generic:
-            terms = tuple(raw_terms)
-            zero = Combination()
-        else:
-            terms = tuple(alg.to_sympy(F) for F in raw_terms)
-            zero = sp.zeros(loss.dim, 1)
-        return cls(optimizer, loss, order, terms,
-                   initial_shift=tuple(zero for _ in range(order + 1)),
-                   seconds=seconds, _algebra=alg, _raw=tuple(raw_terms))
+        conv = (lambda v: v) if alg.generic else alg.to_sympy
+        terms = tuple(conv(F) for F in raw_terms)
+        manifold = manifold or {}
+        slow = tuple((f, tuple(conv(m) for m in ms)) for f, ms in manifold.items())
+        eq = cls(optimizer, loss, order, terms, slow_manifold=slow, seconds=seconds,
+                 _algebra=alg, _raw=tuple(raw_terms),
+                 _raw_manifold=tuple((f, tuple(ms)) for f, ms in manifold.items()),
+                 _structure=structure)
+        from .transient import symbolic_initial_shift
+        shift, note = symbolic_initial_shift(eq)
+        return replace(eq, initial_shift=shift, shift_note=note)
+
+    @property
+    def has_memory(self) -> bool:
+        """True for optimizers with auxiliary state (momenta, moments)."""
+        return bool(self.optimizer.state_names)
+
+    @property
+    def shift_is_exact(self) -> bool:
+        """True when every initial-value coefficient s_1..s_k is known in closed form."""
+        return all(s is not None for s in self.initial_shift)
 
     # -- basic properties -----------------------------------------------------------------
     @property
@@ -132,6 +150,9 @@ class ModifiedEquation(Result):
             raise InputError(f"cannot truncate an order-{self.order} result to order {order}")
         return replace(self, order=order, terms=self.terms[: order + 1],
                        initial_shift=self.initial_shift[: order + 1],
+                       slow_manifold=tuple((f, ms[: order + 1]) for f, ms in self.slow_manifold),
+                       _raw_manifold=tuple((f, ms[: order + 1])
+                                           for f, ms in self._raw_manifold),
                        _raw=self._raw[: order + 1], verification=None)
 
     def field(self, order: int | None = None) -> Any:
@@ -226,28 +247,51 @@ class ModifiedEquation(Result):
         return (f"ModifiedEquation(optimizer={self.optimizer!r}, loss={self.loss.name}, "
                 f"order={self.order}, params=({ps}))")
 
-    def _generic_text(self) -> str:
+    def _series_text(self, seq: Sequence[Any], *, skip_zero: bool = False) -> str:
         parts = []
-        for j, F in enumerate(self.terms):
-            s = str(F)
-            if j == 0:
-                parts.append(s)
+        for j, F in enumerate(seq):
+            if F is None:
+                parts.append(f"{h_power_text(j)}·s_{j}[numeric]")
+                continue
+            if self.is_generic:
+                txt = str(F)
+                zero = not F
             else:
-                parts.append(f"{h_power_text(j)}·({s})")
-        return "dθ/dt = " + " + ".join(parts) + f" + O({h_power_text(self.order + 1)})"
+                txt = "[" + ", ".join(sp.sstr(x) for x in F) + "]"
+                zero = all(x == 0 for x in F)
+            if skip_zero and zero:
+                continue
+            parts.append(txt if j == 0 else f"{h_power_text(j)}·({txt})")
+        return " + ".join(parts) if parts else "0"
+
+    def memory_lines(self) -> list[str]:
+        """Text lines for the initial value and the slow manifold (optimizers with memory)."""
+        if not self.has_memory:
+            return []
+        big_o = f" + O({h_power_text(self.order + 1)})"
+        shift = self._series_text(self.initial_shift, skip_zero=True)
+        lines = [f"θ̃(0) = θ_0" + ("" if shift == "0" else " + " + shift) + big_o
+                 + "   (initial value of the modified flow; the state starts off its manifold)"]
+        if self.shift_note:
+            lines.append("  " + self.shift_note)
+        for f, ms in self.slow_manifold:
+            lines.append(f"slow manifold: {f} = " + self._series_text(ms) + big_o)
+        return lines
+
+    def _generic_text(self) -> str:
+        return ("dθ/dt = " + self._series_text(self.terms)
+                + f" + O({h_power_text(self.order + 1)})")
 
     def __str__(self) -> str:
         if self.is_generic:
-            return self._generic_text()
+            return "\n".join([self._generic_text()] + self.memory_lines())
         theta = "(" + ", ".join(map(str, self.params)) + ")"
         lines = [f"dθ/dt = F_0 + h F_1 + … + {h_power_text(self.order)} F_{self.order}"
                  f" + O({h_power_text(self.order + 1)}),  θ = {theta},  "
                  f"{self.optimizer.rule},  L = {self.loss.expr}"]
         for j, F in enumerate(self.readable_terms()):
             lines.append(f"  F_{j} = [" + ", ".join(sp.sstr(x) for x in F) + "]")
-        if any(any(x != 0 for x in s) for s in self.initial_shift):
-            lines.append("  θ̃(0) = θ_0 + " + " + ".join(
-                f"{h_power_text(j)}·{list(s)}" for j, s in enumerate(self.initial_shift) if j))
+        lines.extend("  " + x for x in self.memory_lines())
         return "\n".join(lines)
 
     def to_latex(self) -> str:

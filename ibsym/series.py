@@ -93,10 +93,10 @@ class HSeries:
         """1/s (needs a nonzero constant term)."""
         if self.c[0] == 0:
             raise InputError("division by a quantity that vanishes at h = 0")
-        inv = [1 / self.c[0]]
+        inv = [sp.cancel(1 / self.c[0])]
         for n in range(1, self.order + 1):
             s = sum((self.c[k] * inv[n - k] for k in range(1, n + 1)), sp.Integer(0))
-            inv.append(sp.simplify(-s / self.c[0]))
+            inv.append(sp.cancel(-s / self.c[0]))
         return HSeries(inv, self.order)
 
     def __truediv__(self, other: Any) -> "HSeries":
@@ -105,13 +105,27 @@ class HSeries:
     def __rtruediv__(self, other: Any) -> "HSeries":
         return self._lift(other) * self.reciprocal()
 
-    def __pow__(self, n: int) -> "HSeries":
-        if not isinstance(n, int) or n < 0:
-            raise InputError("series powers must be non-negative integers")
-        out = HSeries.const(1, self.order)
-        for _ in range(n):
-            out = out * self
-        return out
+    def __pow__(self, n: Any) -> "HSeries":
+        r = _exponent(n)
+        if r.is_Integer and r >= 0:
+            out = HSeries.const(1, self.order)
+            for _ in range(int(r)):
+                out = out * self
+            return out
+        if self.c[0] == 0:
+            raise InputError("a negative or fractional power of a quantity that vanishes at h = 0")
+        # c0^r (1 + u)^r with u = (s - c0)/c0 = O(h): binomial series
+        c0 = self.c[0]
+        u = HSeries([0] + [sp.cancel(x / c0) for x in self.c[1:]], self.order)
+        acc, term = HSeries.const(1, self.order), HSeries.const(1, self.order)
+        for k in range(1, self.order + 1):
+            term = term * u
+            acc = acc + term * sp.binomial(r, k)
+        return acc * sp.Pow(c0, r)
+
+    def sqrt(self) -> "HSeries":
+        """√s (binomial series about the h⁰ term)."""
+        return self ** sp.Rational(1, 2)
 
     def __repr__(self) -> str:
         return f"HSeries({self.c})"
@@ -158,10 +172,13 @@ class SeriesVector:
             self._check(other)
             return SeriesVector(self.alg, self.base + other.base,
                                 [self.alg.add(a, b) for a, b in zip(self.coeffs, other.coeffs)])
-        if other == 0:
+        if isinstance(other, (int, sp.Integer)) and other == 0:
             return self
-        raise InputError("a vector can only be added to a vector (got a scalar); "
-                         "write scalar*vector instead")
+        # a scalar added to every coordinate (ε in √(ν + ε)); needs coordinates
+        s = other if isinstance(other, HSeries) else HSeries.const(other, self.order)
+        return SeriesVector(self.alg, self.base,
+                            [self.alg.add(a, self.alg.const(c)) if c != 0 else a
+                             for a, c in zip(self.coeffs, s.c)])
 
     __radd__ = __add__
 
@@ -176,9 +193,7 @@ class SeriesVector:
 
     def __mul__(self, other: Any) -> "SeriesVector":
         if isinstance(other, SeriesVector):
-            raise InputError("element-wise products of vectors are not available in this "
-                             "algebra; generic (∇L-notation) derivations allow only linear "
-                             "combinations and gradients")
+            return self._elementwise_mul(other)
         s = other if isinstance(other, HSeries) else HSeries.const(other, self.order)
         coeffs = []
         for n in range(self.order + 1):
@@ -193,15 +208,76 @@ class SeriesVector:
 
     def __truediv__(self, other: Any) -> "SeriesVector":
         if isinstance(other, SeriesVector):
-            return self.__mul__(other)  # raises the element-wise message
+            return self._elementwise_mul(other ** -1)
         s = other if isinstance(other, HSeries) else HSeries.const(other, self.order)
         return self * s.reciprocal()
 
+    def __rtruediv__(self, other: Any) -> "SeriesVector":
+        return (self ** -1) * other
+
+    # -- coordinate-wise operations (concrete algebras) ----------------------------------
+    def _folded(self) -> list[Any]:
+        """Coefficients with the θ part written as multiples of the field X(θ) = θ."""
+        if all(c == 0 for c in self.base.c):
+            return list(self.coeffs)
+        X = self.alg.identity()
+        return [self.alg.add(a, self.alg.scale(b, X)) if b != 0 else a
+                for a, b in zip(self.coeffs, self.base.c)]
+
+    def _elementwise_mul(self, other: "SeriesVector") -> "SeriesVector":
+        self._check(other)
+        a, b = self._folded(), other._folded()
+        alg = self.alg
+        out = []
+        for n in range(self.order + 1):
+            acc = alg.zero()
+            for i in range(n + 1):
+                if alg.is_zero(a[i]) or alg.is_zero(b[n - i]):
+                    continue
+                acc = alg.add(acc, alg.mul(a[i], b[n - i]))
+            out.append(acc)
+        return SeriesVector.vector(alg, out, self.order)
+
+    def __pow__(self, r: Any) -> "SeriesVector":
+        """Coordinate-wise power (binomial series about the h⁰ coefficient)."""
+        r = _exponent(r)
+        alg = self.alg
+        c = self._folded()
+        if r.is_Integer and r >= 0:
+            out = SeriesVector.vector(alg, [alg.const(1)], self.order)
+            for _ in range(int(r)):
+                out = out._elementwise_mul(self)
+            return out
+        if r.is_Integer:
+            inv0 = alg.power(c[0], -1)
+            root = inv0 if r == -1 else alg.power(inv0, int(-r))
+        else:  # c0^(-1) = (c0^(-1/q))^q: one family of root atoms
+            inv0 = alg.power(alg.power(c[0], sp.Rational(-1, int(r.q))), int(r.q))
+            root = alg.power(c[0], r)
+        u = SeriesVector.vector(alg, [alg.zero()] + [alg.mul(x, inv0) for x in c[1:]], self.order)
+        acc = SeriesVector.vector(alg, [alg.const(1)], self.order)
+        term = acc
+        for k in range(1, self.order + 1):
+            term = term._elementwise_mul(u)
+            if all(alg.is_zero(x) for x in term.coeffs):
+                break
+            acc = acc + term * sp.binomial(r, k)
+        return acc._elementwise_mul(SeriesVector.vector(alg, [root], self.order))
+
+    def sqrt(self) -> "SeriesVector":
+        """Coordinate-wise square root."""
+        return self ** sp.Rational(1, 2)
+
     def displacement(self) -> list[Any]:
-        """Coefficients of ``self − θ`` (requires b(h) = 1)."""
-        if any(c != 0 for c in self.base.c[1:]) or self.base.c[0] != 1:
+        """Coefficients of ``self − θ`` (requires b(h) = 1 + O(h); the O(h) part of b is
+        written with the field X(θ) = θ, e.g. for weight decay)."""
+        if self.base.c[0] != 1:
             raise InputError("the update does not return θ + (displacement): its θ coefficient "
                              f"is {self.base.c}; an update must reduce to θ_(n+1) = θ_n at h = 0")
+        if any(c != 0 for c in self.base.c[1:]):
+            X = self.alg.identity()
+            return [self.alg.add(a, self.alg.scale(b, X)) if (p and b != 0) else a
+                    for p, (a, b) in enumerate(zip(self.coeffs, self.base.c))]
         return list(self.coeffs)
 
     def state_coeffs(self) -> list[Any]:
@@ -212,14 +288,23 @@ class SeriesVector:
         return list(self.coeffs)
 
 
+def _exponent(r: Any) -> sp.Rational:
+    if isinstance(r, float):
+        r = sp.nsimplify(r)
+    r = sp.sympify(r)
+    if not r.is_Rational:
+        raise InputError(f"powers in update rules must have rational exponents, got {r}")
+    return r
+
+
 def grad(x: SeriesVector) -> SeriesVector:
     """∇L at the point ``x = θ + Σ_{p≥1} h^p δ_p`` (Taylor-expanded in h)."""
     if not isinstance(x, SeriesVector):
         raise InputError("grad() takes a point (θ or θ plus a displacement)")
-    if any(c != 0 for c in x.base.c[1:]) or x.base.c[0] != 1:
+    if x.base.c[0] != 1:
         raise InputError("the gradient must be evaluated at θ plus an O(h) displacement")
     if not x.alg.is_zero(x.coeffs[0]):
         raise InputError("the gradient must be evaluated at θ plus an O(h) displacement; "
                          "the displacement has an O(1) part")
-    coeffs = x.alg.grad_taylor(x.coeffs, x.order)
+    coeffs = x.alg.grad_taylor([None] + x.displacement()[1:], x.order)
     return SeriesVector.vector(x.alg, coeffs, x.order)

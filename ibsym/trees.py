@@ -249,7 +249,7 @@ class Combination:
     def __add__(self, other: "Combination") -> "Combination":
         out = dict(self.terms)
         for t, c in other.terms.items():
-            out[t] = sp.expand(out.get(t, 0) + c) if t in out else c
+            out[t] = _simp(out[t] + c) if t in out else c
         return Combination(out, scalar=self.scalar)
 
     def __sub__(self, other: "Combination") -> "Combination":

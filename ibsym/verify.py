@@ -39,7 +39,8 @@ import sympy as sp
 
 from .errors import DivergenceError, InputError, IntegrationError
 from .export import latex_document
-from .numerics import compile_gradient, compile_terms, compile_vector, integrate_batch, iterate
+from .jets import initial_shift
+from .numerics import compile_gradient, compile_terms, integrate_batch, iterate
 from .progress import Progress
 from .results import Result
 
@@ -104,6 +105,8 @@ class VerifyReport(Result):
     window: str = "max over t_n in [T/2, T]"
     tolerance: float = SLOPE_TOLERANCE
     notes: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = field(default=())
+    initial_shift: tuple = field(default=())
 
     @property
     def ok(self) -> tuple[bool, ...]:
@@ -148,6 +151,7 @@ class VerifyReport(Result):
             if o["status"] != "ok":
                 lines.append(f"h={o['h']:g}: {o['message']}")
         lines.extend(self.notes)
+        lines.extend("warning: " + w for w in self.warnings)
         return "\n".join(lines)
 
     def to_latex(self) -> str:
@@ -179,7 +183,8 @@ class VerifyReport(Result):
                            "pilot_tol": self.pilot_tol, "fit_floor": self.floor,
                            "margin": self.margin},
             "slope_tolerance": self.tolerance, "seconds": self.seconds,
-            "notes": list(self.notes),
+            "notes": list(self.notes), "warnings": list(self.warnings),
+            "initial_shift": [list(r) for r in self.initial_shift],
         }
 
 
@@ -256,8 +261,9 @@ def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
     d = eq.loss.dim
     grad = compile_gradient(eq.loss)
     terms = compile_terms(eq)
-    shift = compile_vector([x for s in eq.initial_shift for x in s.xreplace(eq.substitute_hyper())],
-                           eq.params) if eq.initial_shift else None
+    # where the modified flow starts: θ_0 + Σ_j h^j s_j (s_j from the transient; 0 for GD)
+    shift = initial_shift(eq, th0)
+    warnings = regime_warnings(eq, th0, steps, terms)
 
     outcomes: list[dict] = []
     iterates: dict[int, np.ndarray] = {}
@@ -279,12 +285,7 @@ def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
             W = np.zeros((eq.order + 1, len(cols)))
             for c, (s, k) in enumerate(cols):
                 h = steps[s]
-                start = th0.copy()
-                if shift is not None:
-                    sh = shift(th0[:, None])[:, 0].reshape(len(eq.initial_shift), d)
-                    start = start + sum(h ** j * sh[j] for j in range(1, min(k, eq.order) + 2)
-                                        if j < len(eq.initial_shift))
-                y0[:, c] = start
+                y0[:, c] = th0 + sum((h ** j * shift[j] for j in range(1, k + 1)), np.zeros(d))
                 for j in range(k + 1):
                     W[j, c] = h ** j
             t_eval = np.unique(np.concatenate(
@@ -328,4 +329,37 @@ def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
         slopes=tuple(slopes), expected=tuple(k + 1 for k in orders),
         outcomes=tuple(outcomes), rtol=rtol, atol=rtol, pilot_tol=pilot, floor=floor,
         seconds=time.perf_counter() - t_start, window=f"max over t_n in [{window:g}T, T]",
-        notes=tuple(notes))
+        notes=tuple(notes), warnings=tuple(warnings),
+        initial_shift=tuple(tuple(map(float, r)) for r in shift))
+
+
+def regime_warnings(eq: Any, theta0: np.ndarray, steps: Sequence[float],
+                    terms: Any = None) -> list[str]:
+    """Say when step sizes lie outside the regime where the expansion in h holds.
+
+    Two checks, both read off the derivation: the first correction must be small
+    against the leading field at θ_0 (‖h F_1‖ < ‖F_0‖/2), and the step must be small
+    against the state's relaxation time (h < (1 − r)/2, r the largest decay rate of
+    the state map: 1 − β, 1 − ρ for momentum and Adam).
+    """
+    out: list[str] = []
+    hmax = max(steps)
+    if eq.order >= 1:
+        terms = terms or compile_terms(eq)
+        T = terms(theta0[:, None])[:, :, 0]
+        f0, f1 = float(np.linalg.norm(T[0])), float(np.linalg.norm(T[1]))
+        if f0 > 0 and hmax * f1 > 0.5 * f0:
+            out.append(f"h = {hmax:g} is outside the asymptotic regime at θ_0: ‖h F_1‖/‖F_0‖ = "
+                       f"{hmax * f1 / f0:.3g} (should be ≪ 1); expansion valid for "
+                       f"{eq.optimizer.regime or 'small h'} -- use smaller steps")
+    if eq.has_memory and eq._structure is not None:
+        A = eq._structure.A.xreplace(eq.substitute_hyper())
+        try:
+            r = max(abs(complex(v)) for v in A.evalf().eigenvals())
+        except (TypeError, ValueError):
+            r = None
+        if r is not None and hmax > 0.5 * (1 - r):
+            out.append(f"h = {hmax:g} is not small against the state's relaxation scale "
+                       f"1 − r = {1 - r:.3g} (r = {r:.4g}, the slowest decay rate of the state "
+                       f"map); the expansion needs h ≪ 1 − r")
+    return out

@@ -8,8 +8,9 @@ LAYER = {
     "errors": 0, "parsing": 0, "results": 0, "progress": 0, "trees": 0, "diffring": 0,
     "losses": 1, "optimizers": 1, "densities": 1,
     "algebras": 2, "series": 2, "bea": 2, "equations": 2, "potentials": 2, "zeta": 2,
+    "transient": 2,
     "spectral": 2,
-    "numerics": 3, "verify": 3, "splines": 3, "relu_nets": 3, "factorization": 3,
+    "numerics": 3, "verify": 3, "jets": 3, "splines": 3, "relu_nets": 3, "factorization": 3,
     "export": 4, "plots": 4,
     "reproduce": 5, "cli": 5, "__main__": 5, "__init__": 5,
 }
