@@ -61,9 +61,14 @@ class Algebra:
         """∇L at θ."""
         raise NotImplementedError
 
-    def grad_taylor(self, deltas: Sequence[Any], order: int) -> list[Any]:  # pragma: no cover
-        """Coefficients [h^0..h^order] of ∇L(θ + Σ_{p≥1} h^p δ_p); ``deltas[p]`` is δ_p."""
+    def grad_taylor(self, deltas: Sequence[Any], order: int,
+                    batch: int | None = None) -> list[Any]:  # pragma: no cover
+        """Coefficients [h^0..h^order] of ∇L(θ + Σ_{p≥1} h^p δ_p); ``deltas[p]`` is δ_p.
+        With ``batch`` = k, of the mini-batch gradient ∇L̂_k instead."""
         raise NotImplementedError
+
+    #: number of mini-batch losses (0: full batch only)
+    batches: int = 0
 
     def lie(self, F: Any, G: Any) -> Any:  # pragma: no cover
         """Derivative of G along F (G'F)."""
@@ -131,11 +136,14 @@ class ConcreteAlgebra(Algebra):
         self.d = len(loss.params)
         self.constants = tuple(constants)
         self.extra = tuple(extra)
-        self.ring = DiffRing.from_expressions([loss.expr, *extra], loss.params,
+        self.ring = DiffRing.from_expressions([loss.expr, *loss.batches, *extra], loss.params,
                                               constants=self.constants)
         self.L = self.ring.from_sympy(loss.expr)
         self._grad = tuple(self.ring.gradient(self.L))
         self._dcache: dict[tuple[int, ...], tuple] = {(): self._grad}
+        self.batches = loss.num_batches
+        self._bgrad = [tuple(self.ring.gradient(self.ring.from_sympy(b))) for b in loss.batches]
+        self._bcache: list[dict[tuple[int, ...], tuple]] = [{(): g} for g in self._bgrad]
 
     def zero(self) -> tuple:
         return tuple(self.ring.zero for _ in range(self.d))
@@ -162,15 +170,21 @@ class ConcreteAlgebra(Algebra):
     def grad(self) -> tuple:
         return self._grad
 
-    def _dgrad(self, idx: tuple[int, ...]) -> tuple:
+    def _dgrad(self, idx: tuple[int, ...], batch: int | None = None) -> tuple:
         key = tuple(sorted(idx))
-        if key not in self._dcache:
-            prev = self._dgrad(key[:-1])
-            self._dcache[key] = tuple(self.ring.diff(g, key[-1]) for g in prev)
-        return self._dcache[key]
+        cache = self._dcache if batch is None else self._bcache[batch]
+        if key not in cache:
+            prev = self._dgrad(key[:-1], batch)
+            cache[key] = tuple(self.ring.diff(g, key[-1]) for g in prev)
+        return cache[key]
 
-    def grad_taylor(self, deltas: Sequence[tuple], order: int) -> list[tuple]:
-        out = [self._grad] + [self.zero() for _ in range(order)]
+    def grad_taylor(self, deltas: Sequence[tuple], order: int,
+                    batch: int | None = None) -> list[tuple]:
+        if batch is not None and not 0 <= batch < self.batches:
+            raise InputError(f"mini-batch {batch} does not exist; the loss has "
+                             f"{self.batches} batch(es)")
+        g0 = self._grad if batch is None else self._bgrad[batch]
+        out = [g0] + [self.zero() for _ in range(order)]
         active = [p for p in range(1, min(len(deltas), order + 1)) if not self.is_zero(deltas[p])]
         if not active:
             return out
@@ -187,7 +201,7 @@ class ConcreteAlgebra(Algebra):
                 w = self.ring.one
                 for p, i in combo:
                     w = w * deltas[p][i]
-                T = self._dgrad(tuple(i for _, i in combo))
+                T = self._dgrad(tuple(i for _, i in combo), batch)
                 w = w * QQ(mult, factorial(m))
                 out[power] = tuple(o + w * t for o, t in zip(out[power], T))
         return out
@@ -270,7 +284,11 @@ class GenericAlgebra(Algebra):
     def grad(self) -> Combination:
         return Combination({LEAF: 1})
 
-    def grad_taylor(self, deltas: Sequence[Combination], order: int) -> list[Combination]:
+    def grad_taylor(self, deltas: Sequence[Combination], order: int,
+                    batch: int | None = None) -> list[Combination]:
+        if batch is not None:
+            raise InputError("mini-batch gradients need concrete batch losses "
+                             "(Loss.from_batches); the generic algebra has one loss only")
         out = [self.grad()] + [Combination() for _ in range(order)]
         active = [p for p in range(1, min(len(deltas), order + 1)) if deltas[p]]
         if not active:

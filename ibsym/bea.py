@@ -60,7 +60,7 @@ from .equations import ModifiedEquation
 from .errors import BudgetExceeded, InputError
 from .losses import Loss
 from .optimizers import Optimizer, get_optimizer
-from .series import HSeries, SeriesVector, grad
+from .series import Gradient, HSeries, SeriesVector
 
 __all__ = ["modified_equation", "trace_update", "solve_modified_field", "solve_with_state",
            "state_structure", "StateStructure", "make_algebra"]
@@ -90,7 +90,7 @@ def _call_update(optimizer: Optimizer, alg: Algebra, state: dict[str, list[Any]]
     theta = SeriesVector.point(alg, order)
     h = HSeries.h(order)
     st = {f: SeriesVector.vector(alg, state[f], order) for f in optimizer.state_names}
-    out = optimizer.update(theta, st, grad, h, optimizer.hyper_values)
+    out = optimizer.update(theta, st, Gradient(alg.batches), h, optimizer.hyper_values)
     theta_next, state_next = out if isinstance(out, tuple) else (out, {})
     if not isinstance(theta_next, SeriesVector):
         raise InputError(f"the update rule of '{optimizer.name}' must return (theta_next, state)")
@@ -242,6 +242,7 @@ class _ProbeAlgebra(Algebra):
     def __init__(self, base: Algebra):
         self.base = base
         self.generic = base.generic
+        self.batches = base.batches
 
     def _u(self, *xs: Any) -> bool:
         return any(x is UNKNOWN for x in xs)
@@ -263,10 +264,11 @@ class _ProbeAlgebra(Algebra):
     def grad(self) -> Any:
         return self.base.grad()
 
-    def grad_taylor(self, deltas: Sequence[Any], order: int) -> list[Any]:
+    def grad_taylor(self, deltas: Sequence[Any], order: int,
+                    batch: int | None = None) -> list[Any]:
         if any(d is UNKNOWN for d in deltas[1:]):
-            return [self.base.grad()] + [UNKNOWN] * order
-        return self.base.grad_taylor(deltas, order)
+            return self.base.grad_taylor([None], 0, batch) + [UNKNOWN] * order
+        return self.base.grad_taylor(deltas, order, batch)
 
     def lie(self, F: Any, G: Any) -> Any:
         return UNKNOWN if self._u(F, G) else self.base.lie(F, G)
@@ -357,7 +359,7 @@ def solve_with_state(optimizer: Optimizer, alg: Algebra, order: int,
     * θ equation, h^{j+1}: as for memoryless maps, with D_{j+1} traced on the
       manifold known to M_j.
     """
-    tau = optimizer.steps_per_update
+    tau = optimizer.tau(alg.batches)
     names = optimizer.state_names
     structure = state_structure(optimizer, alg)
     M: dict[str, list[Any]] = {f: [m] for f, m in structure.solve(alg, structure.b).items()}
@@ -437,7 +439,7 @@ def modified_equation(optimizer: str | Optimizer, loss: Loss | None = None, orde
                 F, M, structure = solve_with_state(opt, alg, order, budget)
             else:
                 D = trace_update(opt, alg, order + 1)
-                F = solve_modified_field(alg, D, order, budget, tau=opt.steps_per_update)
+                F = solve_modified_field(alg, D, order, budget, tau=opt.tau(alg.batches))
                 M, structure = {}, None
             break
         except NeedAtoms as need:

@@ -86,6 +86,7 @@ class ModifiedEquation(Result):
     seconds: float = 0.0
     verification: Any = None
     shift_note: str = ""
+    tau: int = 1
     _algebra: Any = field(default=None, compare=False, repr=False)
     _raw: tuple = field(default=(), compare=False, repr=False)
     _raw_manifold: tuple = field(default=(), compare=False, repr=False)
@@ -103,6 +104,7 @@ class ModifiedEquation(Result):
         manifold = manifold or {}
         slow = tuple((f, tuple(conv(m) for m in ms)) for f, ms in manifold.items())
         eq = cls(optimizer, loss, order, terms, slow_manifold=slow, seconds=seconds,
+                 tau=optimizer.tau(getattr(alg, "batches", 0)),
                  _algebra=alg, _raw=tuple(raw_terms),
                  _raw_manifold=tuple((f, tuple(ms)) for f, ms in manifold.items()),
                  _structure=structure)
@@ -329,15 +331,51 @@ class ModifiedEquation(Result):
         sections.append(("Modified equation", self.to_latex()))
         if not self.is_generic:
             sections.append(("Terms", [self.term_latex(j) for j in range(self.order + 1)]))
+        if self.has_memory:
+            sections.append(("Initial value of the modified flow", self.shift_latex()))
+            sections.append(("Slow manifold of the optimizer state",
+                             [self.manifold_latex(f) for f, _ in self.slow_manifold]))
         try:
             ml = self.modified_loss()
             sections.append(("Modified loss", ml.to_latex()))
         except InputError:
             pass
         notes = [a.text for a in self.gradient_analysis()] if self.order >= 1 else []
+        if self.shift_note:
+            notes.append(self.shift_note)
         if self.verification is not None:
             notes.append(self.verification.summary())
         return latex_document(title, sections, notes=notes)
+
+    def _vec_latex(self, v: Any) -> str:
+        if v is None:
+            return r"s_{\mathrm{num}}"
+        return v.to_latex() if self.is_generic else sp.latex(v)
+
+    def _series_latex(self, seq: Sequence[Any], lead: str, *, skip_zero: bool = False) -> str:
+        parts = [lead] if lead else []
+        for j, v in enumerate(seq):
+            if v is not None and skip_zero and (not v if self.is_generic else all(x == 0 for x in v)):
+                continue
+            hp = "" if j == 0 else ("h" if j == 1 else f"h^{{{j}}}")
+            body = (rf"s_{{{j}}}\ (\text{{numeric}})" if v is None else self._vec_latex(v))
+            parts.append(rf"{hp}\left({body}\right)" if hp else body)
+        return " + ".join(parts) + f" + O(h^{{{self.order + 1}}})"
+
+    def shift_latex(self) -> str:
+        """θ̃(0) = θ_0 + h s_1 + … in LaTeX."""
+        return r"\tilde\theta(0) = " + self._series_latex(self.initial_shift, r"\theta_0",
+                                                           skip_zero=True)
+
+    def manifold_latex(self, name: str) -> str:
+        """The slow manifold of state field ``name`` in LaTeX."""
+        ms = dict(self.slow_manifold)[name]
+        return rf"\mathrm{{{name}}} = " + self._series_latex(ms, "")
+
+    def _vec_json(self, v: Any) -> Any:
+        if v is None:
+            return None
+        return v.to_dict() if self.is_generic else [str(x) for x in v]
 
     def to_dict_body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -348,19 +386,23 @@ class ModifiedEquation(Result):
             "order": self.order,
             "params": [str(p) for p in self.params],
             "loss": None if self.is_generic else str(self.loss.expr),
-            "time_variable": "t = n h",
+            "time_variable": "t = n h" if self.tau == 1 else
+                             f"t = n h (one update = {self.tau} steps = time {self.tau} h)",
             "derivation_seconds": self.seconds,
             "latex": self.to_latex(),
         }
         if self.is_generic:
             body["expressions"] = [F.to_dict() for F in self.terms]
             body["expressions_latex"] = [F.to_latex() for F in self.terms]
-            body["initial_shift"] = [s.to_dict() for s in self.initial_shift]
         else:
             body["expressions"] = [[str(x) for x in F] for F in self.terms]
             body["expressions_latex"] = [sp.latex(F) for F in self.readable_terms()]
-            body["initial_shift"] = [[str(x) for x in s] for s in self.initial_shift]
-        body["slow_manifold"] = {}
+        # θ̃(0) = θ_0 + Σ h^j s_j; null where s_j is computed numerically (ibsym.jets)
+        body["initial_shift"] = [self._vec_json(v) for v in self.initial_shift]
+        body["initial_shift_note"] = self.shift_note
+        body["state"] = list(self.optimizer.state_names)
+        body["steps_per_update"] = self.tau
+        body["slow_manifold"] = {f: [self._vec_json(m) for m in ms] for f, ms in self.slow_manifold}
         body["gradient_analysis"] = [a.to_dict() for a in self.gradient_analysis()]
         body["verified"] = self.verified
         body["verification"] = None if self.verification is None else self.verification.to_dict()

@@ -39,7 +39,7 @@ from .algebras import Algebra
 from .bea import _call_update
 from .errors import InputError
 from .numerics import compile_vector
-from .series import HSeries, SeriesVector, grad
+from .series import Gradient, HSeries, SeriesVector
 from .transient import initial_state
 
 __all__ = ["PointAlgebra", "initial_shift", "transient_steps"]
@@ -117,6 +117,8 @@ class PointAlgebra(Algebra):
                              f"{', '.join(sorted(map(str, free)))} to compute the initial value")
         self.order = order
         self._grad = _Jet(base, base.grad(), order, self.x0, self.subs)
+        self.batches = base.batches
+        self._bgrad = [_Jet(base, g, order, self.x0, self.subs) for g in base._bgrad]
 
     def jet(self, field: Sequence[Any], order: int) -> _Jet:
         """The jet of another vector field of the derivation (e.g. a slow manifold M_j)."""
@@ -137,8 +139,9 @@ class PointAlgebra(Algebra):
     def grad(self) -> np.ndarray:
         return self._grad.value()
 
-    def grad_taylor(self, deltas: Sequence[Any], order: int) -> list[np.ndarray]:
-        return self._grad.taylor(deltas, order)
+    def grad_taylor(self, deltas: Sequence[Any], order: int,
+                    batch: int | None = None) -> list[np.ndarray]:
+        return (self._grad if batch is None else self._bgrad[batch]).taylor(deltas, order)
 
     def lie(self, F: Any, G: Any) -> Any:  # pragma: no cover - not needed for iterating
         raise InputError("Lie derivatives are not available at a single point")
@@ -219,7 +222,7 @@ def initial_shift(eq: Any, theta0: Sequence[float], *, steps: int | None = None)
         hp = opt.hyper_values
         hist = []
         for n in range(N):
-            res = opt.update(theta, st, grad, h, hp)
+            res = opt.update(theta, st, Gradient(P.batches), h, hp)
             theta, st = res
             if n >= N - 2:
                 hist.append(np.array(theta.displacement()[1:]))
@@ -227,7 +230,7 @@ def initial_shift(eq: Any, theta0: Sequence[float], *, steps: int | None = None)
 
     # true start: θ_0 and the optimizer's initial state
     th0 = SeriesVector.point(P, K)
-    w0 = opt.init(th0, grad, opt.hyper_values) if opt.init is not None else {}
+    w0 = opt.init(th0, Gradient(P.batches), opt.hyper_values) if opt.init is not None else {}
     true_state = {}
     for f in names:
         v = w0.get(f, 0)

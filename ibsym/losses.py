@@ -57,6 +57,7 @@ class Loss:
     params: tuple[sp.Symbol, ...] = ()
     name: str = field(default="L", compare=False)
     text: str | None = field(default=None, compare=False)
+    batches: tuple[sp.Expr, ...] = ()
 
     def __post_init__(self) -> None:
         if self.expr is None:
@@ -65,7 +66,8 @@ class Loss:
             raise InputError("a concrete loss needs at least one parameter")
         if len(set(self.params)) != len(self.params):
             raise InputError("parameter names must be distinct")
-        extra = self.expr.free_symbols - set(self.params)
+        extra = set().union(self.expr.free_symbols, *[b.free_symbols for b in self.batches])
+        extra -= set(self.params)
         if extra:
             names = ", ".join(sorted(map(str, extra)))
             raise InputError(f"the loss uses undeclared symbol(s) {names}; "
@@ -85,6 +87,41 @@ class Loss:
         symbols = {n: sp.Symbol(n, real=True) for n in names}
         expr = parse_expression(text, symbols)
         return cls(expr, tuple(symbols[n] for n in names), name=name or "L", text=text)
+
+    @classmethod
+    def from_batches(cls, batches: Iterable[str | sp.Expr], params: str | Iterable[str],
+                     name: str | None = None) -> "Loss":
+        """A loss given as mini-batch losses L̂_0, …, L̂_{m−1}; the full loss is their
+        mean L = (1/m) Σ_k L̂_k (the convention of Smith et al. 2021).  Strings are
+        parsed with the whitelist parser.
+
+        Examples
+        --------
+        >>> loss = Loss.from_batches(["(a*b - 1)^2/2", "(2*a*b + 1)^2/2"], "a b")
+        >>> loss.num_batches, loss.expr
+        (2, (a*b - 1)**2/4 + (2*a*b + 1)**2/4)
+        """
+        names = parse_names(params)
+        symbols = {n: sp.Symbol(n, real=True) for n in names}
+        exprs = tuple(parse_expression(b, symbols) if isinstance(b, str) else sp.sympify(b)
+                      for b in batches)
+        if len(exprs) < 2:
+            raise InputError("give at least two mini-batch losses")
+        mean = sp.Add(*exprs) / len(exprs)
+        return cls(mean, tuple(symbols[n] for n in names), name=name or "L",
+                   text=" ; ".join(map(str, exprs)), batches=exprs)
+
+    @property
+    def num_batches(self) -> int:
+        """Number of mini-batch losses (0 for a full-batch loss)."""
+        return len(self.batches)
+
+    def batch_gradient(self, k: int) -> sp.Matrix:
+        """∇L̂_k as a column matrix."""
+        self._require_concrete()
+        if not self.batches:
+            raise InputError("this loss has no mini-batches; build it with Loss.from_batches")
+        return sp.Matrix([sp.diff(self.batches[k], p) for p in self.params])
 
     @classmethod
     def generic(cls, name: str = "L") -> "Loss":
@@ -115,8 +152,9 @@ class Loss:
     def check_smooth(self) -> None:
         """Raise :class:`NotDifferentiableError` if the loss has kinks (abs, max, sign...)."""
         self._require_concrete()
-        bad = [a for a in self.expr.atoms(sp.Function) if isinstance(a, _NON_SMOOTH)]
-        bad += [a for a in self.expr.atoms(sp.Max, sp.Min, sp.Abs, sp.sign)]
+        exprs = (self.expr,) + self.batches
+        bad = [a for e in exprs for a in e.atoms(sp.Function) if isinstance(a, _NON_SMOOTH)]
+        bad += [a for e in exprs for a in e.atoms(sp.Max, sp.Min, sp.Abs, sp.sign)]
         if bad:
             raise NotDifferentiableError(
                 f"the loss contains {bad[0]}, which is not differentiable where its argument "

@@ -38,7 +38,8 @@ from .losses import Loss
 from .optimizers import Optimizer, hyper_symbol
 
 __all__ = ["compile_terms", "compile_gradient", "compile_hessian", "compile_vector",
-           "iterate", "integrate_batch", "stability_threshold", "CompiledTerms"]
+           "iterate", "integrate_batch", "stability_threshold", "CompiledTerms",
+           "NumericGradient"]
 
 
 def _numeric_subs(opt: Optimizer) -> dict[sp.Symbol, float]:
@@ -111,10 +112,27 @@ def compile_terms(eq: Any) -> CompiledTerms:
     return CompiledTerms(fn, eq.order, eq.loss.dim, tuple(map(str, eq.params)))
 
 
-def compile_gradient(loss: Loss) -> Callable[[np.ndarray], np.ndarray]:
-    """∇L as ``g(theta) -> array (d, ...)``."""
-    return compile_vector(list(loss.gradient()), loss.params,
-                          f"∇L for L = {loss.expr}; rows {tuple(map(str, loss.params))}")
+class NumericGradient:
+    """∇L (and the mini-batch gradients ∇L̂_k) as NumPy functions, called like the
+    gradient oracle of a traced update: ``g(theta)``, ``g(theta, k)``; ``g.batches``."""
+
+    def __init__(self, loss: Loss):
+        rows = tuple(map(str, loss.params))
+        self.full = compile_vector(list(loss.gradient()), loss.params,
+                                   f"∇L for L = {loss.expr}; rows {rows}")
+        self.batches = loss.num_batches
+        self.parts = [compile_vector(list(loss.batch_gradient(k)), loss.params,
+                                     f"∇L̂_{k}; rows {rows}") for k in range(self.batches)]
+
+    def __call__(self, theta: np.ndarray, batch: int | None = None) -> np.ndarray:
+        if batch is None:
+            return self.full(theta)
+        return self.parts[batch](theta)
+
+
+def compile_gradient(loss: Loss) -> NumericGradient:
+    """∇L as ``g(theta) -> array (d, ...)`` (``g(theta, k)`` for mini-batch k)."""
+    return NumericGradient(loss)
 
 
 def compile_hessian(loss: Loss) -> Callable[[np.ndarray], np.ndarray]:

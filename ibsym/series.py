@@ -30,7 +30,7 @@ import sympy as sp
 from .algebras import Algebra
 from .errors import InputError
 
-__all__ = ["HSeries", "SeriesVector", "grad"]
+__all__ = ["HSeries", "SeriesVector", "grad", "Gradient"]
 
 
 class HSeries:
@@ -288,6 +288,18 @@ class SeriesVector:
         return list(self.coeffs)
 
 
+class Gradient:
+    """The gradient oracle handed to update rules: ``grad(x)`` is ∇L at the point x,
+    ``grad(x, k)`` the gradient of mini-batch loss k; ``grad.batches`` is the number of
+    mini-batches (0 for a full-batch loss)."""
+
+    def __init__(self, batches: int = 0):
+        self.batches = batches
+
+    def __call__(self, x: "SeriesVector", batch: int | None = None) -> "SeriesVector":
+        return grad(x, batch)
+
+
 def _exponent(r: Any) -> sp.Rational:
     if isinstance(r, float):
         r = sp.nsimplify(r)
@@ -297,8 +309,9 @@ def _exponent(r: Any) -> sp.Rational:
     return r
 
 
-def grad(x: SeriesVector) -> SeriesVector:
-    """∇L at the point ``x = θ + Σ_{p≥1} h^p δ_p`` (Taylor-expanded in h)."""
+def grad(x: SeriesVector, batch: int | None = None) -> SeriesVector:
+    """∇L at the point ``x = θ + Σ_{p≥1} h^p δ_p`` (Taylor-expanded in h); with
+    ``batch`` = k the gradient of the k-th mini-batch loss."""
     if not isinstance(x, SeriesVector):
         raise InputError("grad() takes a point (θ or θ plus a displacement)")
     if x.base.c[0] != 1:
@@ -306,5 +319,5 @@ def grad(x: SeriesVector) -> SeriesVector:
     if not x.alg.is_zero(x.coeffs[0]):
         raise InputError("the gradient must be evaluated at θ plus an O(h) displacement; "
                          "the displacement has an O(1) part")
-    coeffs = x.alg.grad_taylor([None] + x.displacement()[1:], x.order)
+    coeffs = x.alg.grad_taylor([None] + x.displacement()[1:], x.order, batch)
     return SeriesVector.vector(x.alg, coeffs, x.order)

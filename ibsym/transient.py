@@ -43,7 +43,7 @@ import sympy as sp
 
 from .algebras import ConcreteAlgebra, GenericAlgebra, NeedAtoms
 from .errors import InputError
-from .series import SeriesVector, grad
+from .series import Gradient, SeriesVector
 from .trees import Combination
 
 __all__ = ["symbolic_initial_shift", "initial_state"]
@@ -54,7 +54,7 @@ def initial_state(optimizer: Any, alg: Any) -> dict[str, Any]:
     theta = SeriesVector.point(alg, 0)
     if optimizer.init is None:
         return {f: alg.zero() for f in optimizer.state_names}
-    w0 = optimizer.init(theta, grad, optimizer.hyper_values)
+    w0 = optimizer.init(theta, Gradient(alg.batches), optimizer.hyper_values)
     out = {}
     for f in optimizer.state_names:
         v = w0.get(f, 0) if isinstance(w0, dict) else 0

@@ -254,11 +254,14 @@ def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
     if any(k < 0 or k > eq.order for k in orders):
         raise InputError(f"orders must lie in 0..{eq.order} (the derived order)")
     nsteps = []
+    tau = eq.tau          # one update advances time tau*h (an epoch of tau mini-batch steps)
     for h in steps:
-        n = T / h
+        n = T / (tau * h)
         if abs(n - round(n)) > 1e-9 * max(1.0, n):
-            raise InputError(f"step size {h:g} does not divide the horizon T={T:g}; "
-                             "choose steps with T/h an integer")
+            raise InputError(f"step size {h:g} does not divide the horizon T={T:g}"
+                             + (f" into epochs of {tau} steps" if tau > 1 else "")
+                             + "; choose steps with T/h an integer"
+                             + (f" multiple of {tau}" if tau > 1 else ""))
         nsteps.append(int(round(n)))
     th0 = _theta0_vector(eq, theta0)
     opt = eq.optimizer
@@ -294,7 +297,7 @@ def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
                 for j in range(k + 1):
                     W[j, c] = h ** j
             t_eval = np.unique(np.concatenate(
-                [np.arange(nsteps[s] + 1) * steps[s] for s in good]))
+                [np.arange(nsteps[s] + 1) * (tau * steps[s]) for s in good]))
             t_eval = t_eval[t_eval <= T * (1 + 1e-12)]
             t_eval[-1] = min(t_eval[-1], T)
 
@@ -302,7 +305,7 @@ def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
                 sol = integrate_batch(terms, y0, W, T, t_eval, rtol=tol, atol=tol)
                 err = np.full((len(orders), len(steps)), np.nan)
                 for c, (s, k) in enumerate(cols):
-                    h, n = steps[s], nsteps[s]
+                    h, n = tau * steps[s], nsteps[s]
                     idx = np.searchsorted(t_eval, np.arange(n + 1) * h - 1e-12)
                     traj = sol[idx, :, c]
                     ns = np.arange(n + 1)

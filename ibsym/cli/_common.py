@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
@@ -10,13 +11,37 @@ from ..optimizers import OPTIMIZERS, get_optimizer
 from ..parsing import parse_assignments
 
 
+def optimizer_help() -> str:
+    """One paragraph per registered optimizer: its name and the update it means."""
+    lines = ["optimizers (OPTIMIZER is one of these names, or a rule file NAME.opt):"]
+    for name in sorted(OPTIMIZERS):
+        opt = OPTIMIZERS[name]
+        hyp = f" [hyper: {', '.join(opt.hyper)}]" if opt.hyper else ""
+        lines.append(f"  {name}{hyp}\n      {opt.rule}")
+    lines.append("  adam/rmsprop variants: --eps-outside (m̂/(√ν̂ + ε), PyTorch/Keras), "
+                 "--no-bias-correction")
+    lines.append("  rule file: 'name = ...', 'hyper = beta eps', 'state m = 0', then statements "
+                 "such as 'm = beta*m + (1-beta)*grad(theta)' and 'theta = theta - h*m/sqrt(m^2 + eps)'")
+    return "\n".join(lines)
+
+
 def add_problem_arguments(p: argparse.ArgumentParser, *, loss_required: bool) -> None:
-    """OPTIMIZER, --loss, --params, --hyper, --order."""
+    """OPTIMIZER, --loss/--batch, --params, --hyper, --order, variant flags."""
     p.add_argument("optimizer", metavar="OPTIMIZER",
-                   help=f"optimizer name; one of: {', '.join(sorted(OPTIMIZERS))}")
-    p.add_argument("--loss", required=loss_required, metavar="EXPR",
+                   help=f"optimizer name ({', '.join(sorted(OPTIMIZERS))}) or a rule file "
+                        "NAME.opt (see below)")
+    p.add_argument("--loss", metavar="EXPR",
                    help='loss expression, e.g. "(a*b-1)**2/2" (numbers, parameter names, '
-                        "+ - * / ** and sin cos exp log sqrt tanh ...)")
+                        "+ - * / ** and sin cos exp log sqrt tanh ...)"
+                        + (" (or --batch)" if loss_required else ""))
+    p.add_argument("--batch", action="append", default=[], metavar="EXPR",
+                   help="a mini-batch loss (repeat for each batch; the loss is their mean); "
+                        "for sgd and minibatch-adam")
+    p.add_argument("--eps-outside", action="store_true",
+                   help="adam/rmsprop: ε outside the root, m̂/(√ν̂ + ε) (PyTorch); default "
+                        "inside, m̂/√(ν̂ + ε) (Cattaneo et al.)")
+    p.add_argument("--no-bias-correction", action="store_true",
+                   help="adam/rmsprop: no bias correction (default: on)")
     p.add_argument("--params", metavar="NAMES", help='parameter names, e.g. "a b"')
     p.add_argument("--hyper", action="append", default=[], metavar="NAME=VALUE",
                    help="hyper-parameter value (repeatable); unset ones stay symbolic")
@@ -24,23 +49,42 @@ def add_problem_arguments(p: argparse.ArgumentParser, *, loss_required: bool) ->
                    help="highest power of h in the modified field (default 2)")
 
 
-def loss_from_args(args: argparse.Namespace) -> Loss | None:
+def loss_from_args(args: argparse.Namespace, *, required: bool = False) -> Loss | None:
     """The loss given on the command line (None for the generic result)."""
-    if args.loss is None:
+    if args.loss is not None and args.batch:
+        raise InputError("give either --loss or --batch (mini-batch losses), not both")
+    if args.loss is None and not args.batch:
         if args.params:
             raise InputError("--params given without --loss")
+        if required:
+            raise InputError('give the loss: --loss EXPR --params "a b" (or --batch EXPR '
+                             "for each mini-batch)")
         return None
     if not args.params:
         raise InputError('--loss needs --params with the parameter names, e.g. --params "a b"')
+    if args.batch:
+        return Loss.from_batches(args.batch, args.params)
     return Loss.parse(args.loss, args.params)
 
 
 def optimizer_from_args(args: argparse.Namespace) -> Any:
-    """The optimizer with the --hyper values fixed."""
+    """The optimizer (a registered name or a rule file) with the --hyper values fixed."""
     values: dict[str, Any] = {}
     for item in args.hyper:
         values.update(parse_assignments(item, what="hyper-parameter"))
-    return get_optimizer(args.optimizer, **values)
+    name = args.optimizer
+    if name.endswith(".opt") or Path(name).is_file():
+        from ..update_rules import load_update_rule
+        if args.eps_outside or args.no_bias_correction:
+            raise InputError("--eps-outside / --no-bias-correction apply to adam and rmsprop")
+        opt = load_update_rule(name)
+        return opt.with_hyper(**values) if values else opt
+    options: dict[str, Any] = {}
+    if args.eps_outside:
+        options["eps_outside"] = True
+    if args.no_bias_correction:
+        options["bias_correction"] = False
+    return get_optimizer(name, **options, **values)
 
 
 def check_order(k: int) -> int:

@@ -8,7 +8,8 @@ import sys
 from ..bea import modified_equation
 from ..errors import InputError
 from ..parsing import parse_assignments, parse_number
-from ._common import add_problem_arguments, check_order, loss_from_args, optimizer_from_args
+from ._common import (add_problem_arguments, check_order, loss_from_args, optimizer_from_args,
+                      optimizer_help)
 
 EPILOG = """examples:
   ibsym derive gd --order 3
@@ -17,6 +18,11 @@ EPILOG = """examples:
   ibsym derive gd --order 2 --loss "(a*b-1)**2/2" --params "a b" --at "a=0.5,b=1.5" --h 0.1 --format json
       JSON: "expressions" (symbolic F_j), "terms" (F_j at the point, one vector per order,
       in parameter order) and "field" (the truncated field at h)
+  ibsym derive heavy-ball --order 2        # field, slow manifold, initial value; β symbolic
+  ibsym derive adam --order 1 --loss "(a*b-1)**2/2" --params "a b" --hyper eps=0.1
+  ibsym derive adam --eps-outside --no-bias-correction --order 1 --loss "x^4/4" --params x
+  ibsym derive sgd --batch "(a*b-1)^2/2" --batch "(2*a*b+1)^2/2" --params "a b" --order 1
+  ibsym derive signum.opt --order 2 --loss "(a*b-1)**2/2" --params "a b"   # a rule file
 """
 
 
@@ -24,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("derive", help="derive the modified equation (backward error analysis)",
                        description="Derive dθ/dt = F_0 + h F_1 + … + h^K F_K for an optimizer: "
                                    "without --loss in ∇L notation, with --loss explicitly.",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       epilog=EPILOG + "\n" + optimizer_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     add_problem_arguments(p, loss_required=False)
     p.add_argument("--format", choices=("text", "latex", "json"), default="text")
     p.add_argument("--standalone", action="store_true",

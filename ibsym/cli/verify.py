@@ -8,10 +8,21 @@ import sys
 from ..bea import modified_equation
 from ..errors import InputError
 from ..parsing import parse_assignments, parse_number
-from ._common import add_problem_arguments, check_order, loss_from_args, optimizer_from_args
+from ._common import (add_problem_arguments, check_order, loss_from_args, optimizer_from_args,
+                      optimizer_help)
 
 EPILOG = """examples:
   ibsym verify gd --loss "(a*b-1)**2/2" --params "a b" --init "a=0.3,b=1.7" --order 3
+  ibsym verify heavy-ball --hyper beta=0.5 --loss "(a*b-1)**2/2" --params "a b" \\
+        --init "a=0.3,b=1.7" --order 2 --steps "0.02,0.01,0.005,0.0025"
+  ibsym verify adam --hyper beta=0.5 --hyper rho=0.6 --hyper eps=0.2 --loss "(a*b-1)**2/2" \\
+        --params "a b" --init "a=0.3,b=1.7" --order 2 --T 0.5 --steps "0.01,0.005,0.0025,0.00125"
+  ibsym verify sgd --batch "(a*b-1)^2/2" --batch "(2*a*b+1)^2/2" --params "a b" \\
+        --init "a=0.3,b=1.7" --order 1 --T 0.96
+      optimizers with memory start from the true initial state; the flow starts from the
+      derived initial value θ_0 + h s_1 + h² s_2 + … ("initial_shift" in the JSON)
+      Adam/RMSProp: the expansion needs h ≪ 1 − ρ, h ≪ 1 − β and h‖∇²L‖/√ε ≪ 1;
+      verify warns (stderr, "warnings" in the JSON) when the steps are outside it
   ibsym verify gd --loss "log(cosh(a*b-1))" --params "a b" --init "a=0.3,b=1.7" \\
         --steps "0.04,0.02,0.01,0.005" --plot orders.png --json
 exit status: 0 all slopes within 0.15 of k+1, 1 otherwise (or divergence), 2 bad input
@@ -24,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "modified flows truncated at orders 0..K from the right initial "
                                    "value, and fit the log-log slope of the global error over "
                                    "[T/2, T] per order (expected K+1).",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       epilog=EPILOG + "\n" + optimizer_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     add_problem_arguments(p, loss_required=True)
     p.add_argument("--init", required=True, metavar="POINT", help='θ_0, e.g. "a=0.3,b=1.7"')
     p.add_argument("--T", type=str, default="1.0", help="horizon (default 1.0)")
@@ -36,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     order = check_order(args.order)
-    loss = loss_from_args(args)
+    loss = loss_from_args(args, required=True)
     opt = optimizer_from_args(args)
     theta0 = {k: float(v) for k, v in
               parse_assignments(args.init, [str(p) for p in loss.params], what="initial value").items()}
@@ -45,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
     from ..verify import verify
     eq = modified_equation(opt, loss, order)
     rep = verify(eq, theta0, T=T, steps=steps, progress=not args.json)
+    if rep.warnings:
+        for w in rep.warnings:
+            print(f"ibsym verify: warning: {w}", file=sys.stderr)
     if args.plot:
         from ..plots.orders import error_orders
         error_orders(rep).savefig(args.plot, dpi=120)
