@@ -127,7 +127,7 @@ class ConcreteAlgebra(Algebra):
     generic = False
 
     def __init__(self, loss: Loss, constants: Sequence[sp.Symbol] = (),
-                 extra: Sequence[sp.Expr] = ()):
+                 extra: Sequence[sp.Expr] = (), jet_order: int | None = None):
         if loss.is_generic:
             raise InputError("ConcreteAlgebra needs a concrete loss")
         loss.check_smooth()
@@ -137,7 +137,8 @@ class ConcreteAlgebra(Algebra):
         self.constants = tuple(constants)
         self.extra = tuple(extra)
         self.ring = DiffRing.from_expressions([loss.expr, *loss.batches, *extra], loss.params,
-                                              constants=self.constants)
+                                              constants=self.constants, jet_order=jet_order)
+        self.jet_order = jet_order
         self.L = self.ring.from_sympy(loss.expr)
         self._grad = tuple(self.ring.gradient(self.L))
         self._dcache: dict[tuple[int, ...], tuple] = {(): self._grad}
@@ -162,7 +163,8 @@ class ConcreteAlgebra(Algebra):
 
     def extended(self, atoms: Sequence[sp.Expr]) -> "ConcreteAlgebra":
         """The same algebra over a ring that also has ``atoms``."""
-        return ConcreteAlgebra(self.loss, self.constants, tuple(self.extra) + tuple(atoms))
+        return ConcreteAlgebra(self.loss, self.constants, tuple(self.extra) + tuple(atoms),
+                               jet_order=self.jet_order)
 
     def is_zero(self, a: tuple) -> bool:
         return all(not x for x in a)

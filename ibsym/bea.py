@@ -52,6 +52,7 @@ from math import factorial
 from typing import Any
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from collections.abc import Sequence
 
@@ -66,11 +67,16 @@ __all__ = ["modified_equation", "trace_update", "solve_modified_field", "solve_w
            "state_structure", "StateStructure", "make_algebra"]
 
 
-def make_algebra(loss: Loss | None, optimizer: Optimizer) -> Algebra:
-    """The algebra for a loss: generic (∇L notation) or concrete (exact ring)."""
+def make_algebra(loss: Loss | None, optimizer: Optimizer, order: int = 8) -> Algebra:
+    """The algebra for a loss: generic (∇L notation) or concrete (exact ring).
+
+    A loss that is an undefined function L(θ_1, …, θ_d) (the component-wise generic
+    form, :mod:`ibsym.componentwise`) gets the jet ring of its partial derivatives up
+    to order ``order + 3`` -- enough for every term up to h^order."""
     if loss is None or loss.is_generic:
         return GenericAlgebra()
-    return ConcreteAlgebra(loss, constants=optimizer.symbolic_hyper)
+    jet = order + 3 if isinstance(loss.expr, AppliedUndef) else None
+    return ConcreteAlgebra(loss, constants=optimizer.symbolic_hyper, jet_order=jet)
 
 
 def _vector_coeffs(x: Any, what: str, name: str) -> list[Any]:
@@ -431,7 +437,7 @@ def modified_equation(optimizer: str | Optimizer, loss: Loss | None = None, orde
         raise InputError(f"order must be a non-negative integer, got {order!r}")
     opt = get_optimizer(optimizer, **(hyper or {}))
     t0 = time.process_time()
-    alg = make_algebra(loss, opt)
+    alg = make_algebra(loss, opt, order)
     budget = _Budget(budget_seconds, max_terms, alg)
     for _ in range(64):
         try:

@@ -82,7 +82,8 @@ class DiffRing:
     # -- construction ---------------------------------------------------------------------
     @classmethod
     def from_expressions(cls, exprs: Sequence[sp.Expr], params: Sequence[sp.Symbol], *,
-                         constants: Sequence[sp.Symbol] = (), max_atoms: int = 200) -> "DiffRing":
+                         constants: Sequence[sp.Symbol] = (), max_atoms: int = 200,
+                         jet_order: int | None = None) -> "DiffRing":
         """Smallest ring containing ``exprs`` and closed under ∂/∂params.
 
         Parameters
@@ -95,6 +96,11 @@ class DiffRing:
             Symbols treated as constants (hyper-parameters), kept as generators.
         max_atoms : int
             Budget; beyond it :class:`BudgetExceeded` is raised.
+        jet_order : int, optional
+            For losses that are *undefined functions* L(θ_1, …, θ_d) (the generic
+            component-wise algebra): partial derivatives ∂^α L are atoms up to
+            |α| = ``jet_order``; the derivatives of the highest ones are truncated
+            (set to 0), so results are exact up to that differential order.
         """
         params = tuple(params)
         atoms: list[sp.Expr] = []
@@ -117,16 +123,24 @@ class DiffRing:
                     f"more than {max_atoms} transcendental atoms are needed to close the "
                     "derivatives of the loss; simplify the loss or raise max_atoms")
             atoms.append(a)
-            d = [_atom_derivative(a, p) for p in params]
+            if (jet_order is not None and isinstance(a, sp.Derivative)
+                    and a.derivative_count >= jet_order):
+                d = [sp.Integer(0) for _ in params]          # jet truncation
+            else:
+                d = [_atom_derivative(a, p) for p in params]
             derivs[a] = d
             for e in d:
                 register(e)
-        return cls(params, atoms, derivs, constants, sources=[sp.sympify(e) for e in exprs])
+        ring = cls(params, atoms, derivs, constants, sources=[sp.sympify(e) for e in exprs])
+        ring.jet_order = jet_order
+        return ring
+
+    jet_order: int | None = None
 
     def extended(self, exprs: Sequence[sp.Expr]) -> "DiffRing":
         """A new ring that also contains ``exprs`` (its atoms and their derivatives)."""
         return DiffRing.from_expressions(list(self.sources) + list(exprs), self.params,
-                                         constants=self.constants)
+                                         constants=self.constants, jet_order=self.jet_order)
 
     def has_atom(self, a: sp.Expr) -> bool:
         """Whether ``a`` is one of this ring's atoms."""

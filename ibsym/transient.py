@@ -111,7 +111,8 @@ def _first_order_shift(eq: Any) -> tuple[Any, str]:
         F0 = eq._raw[0]
     else:
         base = eq._algebra
-        alg = ConcreteAlgebra(eq.loss, tuple(base.constants) + tuple(Q), base.extra)
+        alg = ConcreteAlgebra(eq.loss, tuple(base.constants) + tuple(Q), base.extra,
+                              jet_order=base.jet_order)
         M0 = {f: tuple(alg.ring.from_sympy(base.ring.to_sympy(x)) for x in ms[0])
               for f, ms in eq._raw_manifold}
         F0 = tuple(alg.ring.from_sympy(base.ring.to_sympy(x)) for x in eq._raw[0])

@@ -42,6 +42,8 @@ from typing import Any
 
 import sympy as sp
 
+from .notation import coefficient_latex, coefficient_text
+
 __all__ = [
     "Tree", "LEAF", "canonical", "num_nodes", "graft", "rooted_trees", "free_trees",
     "reroot_all", "free_key", "tree_text", "tree_latex", "scalar_text", "scalar_latex",
@@ -328,24 +330,22 @@ def _format(items: Sequence[tuple[Tree, sp.Expr]], fmt, *, text: bool) -> str:
         return "0"
     parts: list[str] = []
     for i, (t, c) in enumerate(items):
-        neg = c.could_extract_minus_sign()
-        mag = -c if neg else c
+        coef = coefficient_text(c) if text else coefficient_latex(c)
+        neg = coef.startswith("-")
+        mag = coef[1:].strip() if neg else coef
         sign = ("-" if neg else "+") if i else ("-" if neg else "")
-        if text:
-            coef = "" if mag == 1 else (f"({sp.sstr(mag)})" if not mag.is_Atom else sp.sstr(mag))
-            body = f"{coef}{fmt(t)}" if not coef else f"{coef} {fmt(t)}"
-            parts.append(f" {sign} {body}" if i else f"{sign}{body}")
+        if mag == "1":
+            body = fmt(t)
+        elif text:
+            plain = mag.replace("/", "").replace(".", "").isdigit() or c.is_Rational
+            body = f"{mag} {fmt(t)}" if plain else f"({mag}) {fmt(t)}" \
+                if not (mag.startswith("(") and mag.endswith(")")) else f"{mag} {fmt(t)}"
         else:
-            coef = "" if mag == 1 else _latex_coef(mag)
-            parts.append(f" {sign} {coef}{fmt(t)}" if i else f"{sign}{coef}{fmt(t)}")
+            m = sp.sympify(c)
+            wrap = m.is_Add and not m.free_symbols
+            body = (r"\left(" + mag + r"\right)\," if wrap else mag + r"\,") + fmt(t)
+        parts.append(f" {sign} {body}" if i else f"{sign}{body}")
     return "".join(parts)
-
-
-def _latex_coef(c: sp.Expr) -> str:
-    s = sp.latex(c)
-    if c.is_Add:
-        s = r"\left(" + s + r"\right)"
-    return s + r"\,"
 
 
 # ---------------------------------------------------------------------------------------

@@ -5,9 +5,10 @@ from pathlib import Path
 PKG = Path(__file__).resolve().parent.parent / "ibsym"
 
 LAYER = {
-    "errors": 0, "parsing": 0, "results": 0, "progress": 0, "trees": 0, "diffring": 0,
+    "errors": 0, "notation": 0, "parsing": 0, "results": 0, "progress": 0, "trees": 0, "diffring": 0,
     "losses": 1, "optimizers": 1, "densities": 1,
     "algebras": 2, "series": 2, "bea": 2, "equations": 2, "potentials": 2, "zeta": 2,
+    "componentwise": 2,
     "transient": 2,
     "spectral": 2,
     "numerics": 3, "verify": 3, "jets": 3, "splines": 3, "relu_nets": 3, "factorization": 3,
@@ -16,7 +17,8 @@ LAYER = {
 }
 SYMBOLIC = {m for m, l in LAYER.items() if l <= 2}
 # export is presentation but the result objects use its LaTeX document builder
-EXCEPTIONS = {("equations", "export"), ("verify", "export"), ("reproduce", "export")}
+EXCEPTIONS = {("equations", "export"), ("verify", "export"), ("reproduce", "export"),
+              ("componentwise", "export")}
 
 
 def _module(path: Path) -> str:
