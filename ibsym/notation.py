@@ -28,8 +28,8 @@ _SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 def greek(text: str) -> str:
     """Replace hyper-parameter names by Greek letters (and ``**k`` by superscripts)."""
-    text = re.sub(r"\*\*(\d+)", lambda m: m.group(1).translate(_SUP), text)
-    return re.sub(r"\b(" + "|".join(_GREEK) + r")\b", lambda m: _GREEK[m.group(1)], text)
+    text = re.sub(r"\b(" + "|".join(_GREEK) + r")\b", lambda m: _GREEK[m.group(1)], text)
+    return re.sub(r"\*\*(\d+)", lambda m: m.group(1).translate(_SUP), text)
 
 
 def paper_form(c: sp.Expr) -> tuple[int, sp.Expr, sp.Expr, list[tuple[sp.Expr, int]]]:

@@ -19,6 +19,8 @@ EPILOG = """examples:
       JSON: "expressions" (symbolic F_j), "terms" (F_j at the point, one vector per order,
       in parameter order) and "field" (the truncated field at h)
   ibsym derive heavy-ball --order 2        # field, slow manifold, initial value; β symbolic
+  ibsym derive adam --order 1              # component-wise (index notation), one-norm form,
+                                           # small/large-ε regimes (Cattaneo et al. Table 1)
   ibsym derive adam --order 1 --loss "(a*b-1)**2/2" --params "a b" --hyper eps=0.1
   ibsym derive adam --eps-outside --no-bias-correction --order 1 --loss "x^4/4" --params x
   ibsym derive sgd --batch "(a*b-1)^2/2" --batch "(2*a*b+1)^2/2" --params "a b" --order 1
@@ -48,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
     opt = optimizer_from_args(args)
     if args.h is not None and args.at is None:
         raise InputError("--h is used with --at (the point where the field is evaluated)")
+    if loss is None and _needs_coordinates(opt):
+        return _run_componentwise(args, opt, order)
     eq = modified_equation(opt, loss, order, budget_seconds=args.budget)
     values = None
     if args.at is not None:
@@ -85,6 +89,31 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  F_{j}({args.at}) = {v}")
             if "field" in values:
                 print(f"  field(h={values['h']:g}) = {values['field']}")
+    return 0
+
+
+def _needs_coordinates(opt) -> bool:
+    """True when the update uses coordinate-wise operations (Adam, RMSProp, ...)."""
+    try:
+        modified_equation(opt, None, 0)
+    except InputError as exc:
+        return "needs coordinates" in str(exc)
+    return False
+
+
+def _run_componentwise(args: argparse.Namespace, opt, order: int) -> int:
+    """Generic result of a coordinate-wise optimizer: index notation (component j)."""
+    from ..componentwise import componentwise_equation
+    if args.at is not None:
+        raise InputError("--at needs a concrete loss (--loss and --params)")
+    ce = componentwise_equation(opt, order, budget_seconds=args.budget)
+    if args.format == "json":
+        json.dump(ce.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    elif args.format == "latex":
+        sys.stdout.write((ce.latex_document() if args.standalone else ce.to_latex()) + "\n")
+    else:
+        print(ce)
     return 0
 
 
