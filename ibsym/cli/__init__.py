@@ -20,7 +20,7 @@ from ..errors import IbsymError, InputError, OracleMismatch
 __all__ = ["main", "COMMANDS", "build_parser"]
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("derive", "verify", "reproduce", "zeta", )
+COMMANDS: tuple[str, ...] = ("derive", "verify", "reproduce", "zeta", "spectral", )
 
 _EPILOG = """examples:
   ibsym derive gd --order 2                         # generic form with nabla L, nabla^2 L ...
