@@ -60,7 +60,7 @@ __all__ = [
     "completion_experiment", "sensing_experiment",
     "perturbation_experiment", "PerturbationExperiment",
     "finite_step_check", "FiniteStepCheck", "end_to_end_check", "EndToEndCheck",
-    "modified_singular_value_at",
+    "modified_singular_value_at", "seeded_completion_instance",
 ]
 
 
@@ -455,7 +455,13 @@ class FactorizationRun(Result):
 
 
 def _initial_layers(problem: MatrixProblem, depth: int, init: Any, scale: float,
-                    seed: int) -> tuple[list[np.ndarray], str]:
+                    seed: int, start: Any = None) -> tuple[list[np.ndarray], str]:
+    if isinstance(init, str) and init == "balanced":
+        if start is None:
+            raise InputError('init="balanced" needs start=W_e(0), the initial end-to-end matrix')
+        init = np.asarray(start, float)
+    elif start is not None:
+        raise InputError('start=W_e(0) is used with init="balanced"')
     if isinstance(init, str):
         if init == "orthogonal":
             return orthogonal_factors(problem.shape, depth, scale, seed=seed), \
@@ -463,8 +469,8 @@ def _initial_layers(problem: MatrixProblem, depth: int, init: Any, scale: float,
         if init == "gaussian":
             return gaussian_factors(problem.shape, depth, scale, seed=seed), \
                 f"gaussian, layer scale {scale:g}"
-        raise InputError(f"unknown initialization '{init}'; choose orthogonal, gaussian, an "
-                         "end-to-end matrix (balanced factors) or a list of layers")
+        raise InputError(f"unknown initialization '{init}'; choose orthogonal, gaussian, "
+                         "balanced (with start=W_e(0)), an end-to-end matrix or a list of layers")
     if isinstance(init, np.ndarray):
         if init.shape != problem.shape:
             raise InputError(f"initial end-to-end matrix has shape {init.shape}, expected "
@@ -479,7 +485,7 @@ def _initial_layers(problem: MatrixProblem, depth: int, init: Any, scale: float,
 
 
 def train(problem: MatrixProblem, depth: int, *, h: float, steps: int,
-          init: Any = "orthogonal", scale: float = 1e-3, seed: int = 0,
+          init: Any = "orthogonal", scale: float = 1e-3, seed: int = 0, start: Any = None,
           record_every: int | None = None, tol: float | None = None, check_every: int = 100,
           progress: bool = False, threads: int | None = 1) -> FactorizationRun:
     r"""Train a depth-``N`` factorization of ``problem`` by full-batch GD.
@@ -493,11 +499,13 @@ def train(problem: MatrixProblem, depth: int, *, h: float, steps: int,
         Step size.
     steps : int
         Maximum number of GD steps.
-    init : {"orthogonal", "gaussian"}, ndarray or list of ndarray
+    init : {"orthogonal", "gaussian", "balanced"}, ndarray or list of ndarray
         ``"orthogonal"``: exactly balanced ``scale^{1/N} O_j`` (``W_e(0) = scale·Q``);
-        ``"gaussian"``: near-balanced ``scale·G_j/√fan_in``; a matrix: balanced factors of it;
-        a list: the layers.
+        ``"gaussian"``: near-balanced ``scale·G_j/√fan_in``; ``"balanced"`` (or a matrix):
+        balanced factors of ``start`` (:func:`balanced_factors`); a list: the layers.
     scale : float, default 1e-3
+    start : array_like, optional
+        ``W_e(0)`` for ``init="balanced"``.
     seed : int
         Seeds the initialization (runs are reproducible).
     record_every : int, optional
@@ -531,7 +539,7 @@ def train(problem: MatrixProblem, depth: int, *, h: float, steps: int,
         raise InputError(f"the step size h must be positive, got {h}")
     if steps < 0:
         raise InputError(f"steps must be non-negative, got {steps}")
-    layers, how = _initial_layers(problem, n, init, scale, seed)
+    layers, how = _initial_layers(problem, n, init, scale, seed, start)
     layers = [W.copy() for W in layers]
     every = record_every or max(1, steps // 200)
     times, svs, losses = [], [], []
@@ -1398,3 +1406,22 @@ def modified_singular_value_at(depth: int, target: float, sigma0: float, t: floa
     out["gd"] = float(np.prod(w))
     out["gd_steps"] = steps
     return out
+
+
+def seeded_completion_instance(size: int = 3, observed: float = 0.7, init_scale: float = 0.5, *,
+                               seed: int = 0) -> tuple[MatrixProblem, np.ndarray]:
+    """A small completion problem and an initial end-to-end matrix, all from one seed:
+    ``M ~ N(0,1)^{d×d}``, entries observed with probability ``observed``,
+    ``W0 = init_scale·N(0,1)^{d×d}`` (the instance of ``formulas.md`` §5.2 with the defaults).
+
+    Examples
+    --------
+    >>> p, W0 = seeded_completion_instance()
+    >>> p.n_observations, W0.shape
+    (6, (3, 3))
+    """
+    rng = np.random.default_rng(seed)
+    M = rng.standard_normal((size, size))
+    mask = rng.random((size, size)) < observed
+    W0 = init_scale * rng.standard_normal((size, size))
+    return completion(M, mask), W0

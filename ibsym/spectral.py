@@ -423,7 +423,7 @@ class SingularValueFlow(Result):
 
     def equals(self, other: Any) -> bool:
         """Whether ``simplify(rhs − other) == 0``; ``other`` may be text in ``sigma``, ``N``, ``g``,
-        ``s``, ``lambda`` (parsed safely).
+        ``s`` and ``lam`` (the weight decay λ), parsed safely.
 
         Examples
         --------
@@ -433,7 +433,7 @@ class SingularValueFlow(Result):
         if isinstance(other, str):
             from .parsing import parse_expression
             other = parse_expression(other, {"sigma": SIGMA, "N": N, "g": PAIRING, "s": S,
-                                             "lambda": LAM})
+                                             "lam": LAM})
         return sp.simplify(sp.powsimp(sp.expand_power_base(self.rhs - sp.sympify(other),
                                                              force=True), force=True)) == 0
 
@@ -599,6 +599,22 @@ class FlowSolution(Result):
     def is_closed_form(self) -> bool:
         return self.sigma_expr is not None
 
+    def equals(self, other: Any) -> bool:
+        """Whether the closed form σ(t) equals ``other`` (an expression, or text in ``t``, ``s``,
+        ``sigma_0`` parsed safely); False for implicit solutions.
+
+        Examples
+        --------
+        >>> solve_flow(2).equals("s*exp(2*s*t)/(exp(2*s*t) - 1 + s/sigma_0)")
+        True
+        """
+        if not self.is_closed_form:
+            return False
+        if isinstance(other, str):
+            from .parsing import parse_expression
+            other = parse_expression(other, {"t": T, "s": S, "sigma_0": SIGMA0, "N": N})
+        return sp.simplify(self.sigma_expr - sp.sympify(other)) == 0
+
     def _check(self, target: Any, sigma0: Any) -> tuple[sp.Expr, sp.Expr]:
         if self.depth is N:
             raise InputError("numbers need a concrete depth: use solve_flow(depth) with an integer")
@@ -609,14 +625,29 @@ class FlowSolution(Result):
             raise InputError(f"sigma0 is a singular value and must be >= 0, got {sigma0}")
         return s, s0
 
-    def time(self, sigma: Any, *, target: Any, sigma0: Any) -> float:
+    def time(self, sigma: Any, *, target: Any, sigma0: Any, depth: int | None = None) -> float:
         """t(σ): when the mode started at σ_0 reaches σ (``inf`` if it never does).
+
+        For the symbolic-depth solution give ``depth``: the general (Lerch) form is evaluated at
+        it (``σ_0 ≤ σ < s``).
 
         Examples
         --------
         >>> round(solve_flow(3).time(0.5, target=1, sigma0=0.01), 11)
         3.76803678108
+        >>> round(solve_flow().time(0.5, target=1, sigma0=0.01, depth=3), 11)
+        3.76803678108
         """
+        if self.depth is N:
+            if depth is None:
+                raise InputError("the symbolic-depth solution needs depth=... to give numbers")
+            n = check_depth(depth, symbolic=False)
+            s, s0, x = _number(target, "target"), _number(sigma0, "sigma0"), _number(sigma, "sigma")
+            if n == 2 or not (0 < s0 <= x < s):
+                raise InputError("the general form holds for depth != 2 and 0 < sigma0 <= sigma "
+                                 "< target; use solve_flow(depth) otherwise")
+            v = self.time_expr.xreplace({N: n, S: s, SIGMA0: s0, SIGMA: x})
+            return float(sp.re(sp.N(v, 30)))
         s, s0 = self._check(target, sigma0)
         x = _number(sigma, "sigma")
         if s0 == 0 and self.depth >= 2:
@@ -754,12 +785,17 @@ def solve_flow(depth: Any = N) -> FlowSolution:
     >>> solve_flow(3).kind
     'implicit'
     """
+    return _solve_flow(depth if depth is N else check_depth(depth, symbolic=False))
+
+
+@functools.lru_cache(maxsize=32)
+def _solve_flow(depth: Any) -> FlowSolution:
     if depth is N:
         F = _general_antiderivative()
         x, x0 = SIGMA / S, SIGMA0 / S
         texpr = S ** (-(2 - 2 / N)) / N * (F.xreplace({_X: x}) - F.xreplace({_X: x0}))
         return FlowSolution(N, "implicit", None, texpr, F, singular_value_flow().whitened())
-    n = check_depth(depth, symbolic=False)
+    n = depth
     F = _antiderivative(n)
     w, w0 = (SIGMA / S) ** sp.Rational(1, n), (SIGMA0 / S) ** sp.Rational(1, n)
     texpr = S ** (-(2 - sp.Rational(2, n))) * (F.xreplace({_W: w}) - F.xreplace({_W: w0}))

@@ -230,7 +230,8 @@ def test_low_rank_phase_under_noise():
         for n in (2, 3):
             r = rows[(n, eps)]
             assert r["duration"] > 4
-            assert 0.8 < r["duration"] / r["predicted_duration"] < 1.4
+            # non-aligned start: its projection on a mode is below σ0, so it takes longer
+            assert 0.8 < r["duration"] / r["predicted_duration"] < 1.6
             assert r["best_error"] < 0.7 * r["final_error"]                 # early stopping helps
     for n in (2, 3):
         assert ex.slopes[n] == pytest.approx(-1.0, abs=0.2)
