@@ -1418,7 +1418,7 @@ def seeded_completion_instance(size: int = 3, observed: float = 0.7, init_scale:
     --------
     >>> p, W0 = seeded_completion_instance()
     >>> p.n_observations, W0.shape
-    (6, (3, 3))
+    (4, (3, 3))
     """
     rng = np.random.default_rng(seed)
     M = rng.standard_normal((size, size))
