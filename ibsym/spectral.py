@@ -1253,6 +1253,9 @@ def mode_solution(depth: int, target: Any, sigma0: Any, t: Any = None, *,
             method = "σ0 = s is the fixed point"
         elif sol.is_closed_form:
             method = "closed form (SymPy dsolve)"
+        elif sol.uses_quadrature:
+            method = ("implicit solution t(σ) by mpmath quadrature (SymPy's antiderivative is a "
+                      "RootSum), inverted by bisection")
         else:
             method = "implicit solution t(σ) (SymPy integration), inverted by bisection (mpmath)"
     return ModeSolution(n, s, s0, tv, sigma, method, sol, learn, ttl)
