@@ -131,10 +131,12 @@ class PointAlgebra(Algebra):
         return a + b
 
     def scale(self, c: Any, a: np.ndarray) -> np.ndarray:
-        return float(sp.sympify(c).xreplace(self.subs)) * a
+        if isinstance(c, (int, float)):
+            return c * a
+        return float(c.xreplace(self.subs) if c.free_symbols else c) * a
 
     def is_zero(self, a: np.ndarray) -> bool:
-        return not np.any(a)
+        return not a.any()
 
     def grad(self) -> np.ndarray:
         return self._grad.value()
@@ -219,7 +221,7 @@ def initial_shift(eq: Any, theta0: Sequence[float], *, steps: int | None = None)
         theta = SeriesVector(P, HSeries.const(1, K), start)
         st = {f: SeriesVector.vector(P, state[f], K) for f in names}
         h = HSeries.h(K)
-        hp = opt.hyper_values
+        hp = {k: float(v) for k, v in opt.numeric_hyper().items()} if opt.hyper else {}
         hist = []
         for n in range(N):
             res = opt.update(theta, st, Gradient(P.batches), h, hp)

@@ -39,7 +39,7 @@ from .optimizers import Optimizer, hyper_symbol
 
 __all__ = ["compile_terms", "compile_gradient", "compile_hessian", "compile_vector",
            "iterate", "integrate_batch", "stability_threshold", "CompiledTerms",
-           "NumericGradient"]
+           "NumericGradient", "RingEvaluator"]
 
 
 def _numeric_subs(opt: Optimizer) -> dict[sp.Symbol, float]:
@@ -98,17 +98,102 @@ class CompiledTerms:
         return self.fn(Y).reshape((self.order + 1, self.dim) + Y.shape[1:])
 
 
+class RingEvaluator:
+    """Batched NumPy evaluation of polynomials of a differential ring (no SymPy printing).
+
+    Every output is Σ_m c_m Π_g x_g^{e_{m,g}} over the generators x (parameters, then the
+    atoms, which are computed once per call from their own small compiled
+    expressions).  All distinct monomials of all outputs form a trie: a monomial of
+    degree D is its parent of degree D − 1 times one generator, so the whole set is
+    evaluated level by level with one vectorized gather-multiply per degree, and the
+    outputs are one sparse matrix product.  Compiling is a pass over the terms --
+    linear in their number -- instead of SymPy's common-subexpression search.
+    """
+
+    def __init__(self, ring: Any, outputs: Sequence[Any], subs: dict | None = None):
+        from scipy import sparse
+
+        subs = subs or {}
+        self.n_params = len(ring.params)
+        atom_exprs = [sp.sympify(a).xreplace(subs) for a in ring.atoms]
+        self._atoms = compile_vector(atom_exprs, ring.params) if atom_exprs else None
+        index: dict[tuple[int, ...], int] = {}
+        ngen = len(ring.gens)
+        zero = (0,) * ngen
+        index[zero] = 0
+        parent: list[int] = [0]
+        gen: list[int] = [0]
+        degree: list[int] = [0]
+
+        def add(mon: tuple[int, ...]) -> int:
+            if mon in index:
+                return index[mon]
+            g = next(i for i, e in enumerate(mon) if e)
+            par = list(mon)
+            par[g] -= 1
+            p = add(tuple(par))
+            index[mon] = len(parent)
+            parent.append(p)
+            gen.append(g)
+            degree.append(degree[p] + 1)
+            return index[mon]
+
+        rows, cols, vals = [], [], []
+        domain = ring.domain
+        for r, poly in enumerate(outputs):
+            for mon, c in poly.terms():
+                rows.append(r)
+                cols.append(add(mon))
+                cv = domain.to_sympy(c)
+                vals.append(float(cv.xreplace(subs)) if cv.free_symbols else float(cv))
+        order = sorted(range(len(parent)), key=lambda i: degree[i])
+        pos = {old: new for new, old in enumerate(order)}
+        self.parent = np.array([pos[parent[i]] for i in order], dtype=np.intp)
+        self.gen = np.array([gen[i] for i in order], dtype=np.intp)
+        deg = np.array([degree[i] for i in order])
+        self.levels = [(int(np.searchsorted(deg, D)), int(np.searchsorted(deg, D, "right")))
+                       for D in range(1, int(deg.max()) + 1)] if len(deg) > 1 else []
+        self.n_mon = len(order)
+        self.C = sparse.csr_matrix((vals, ([r for r in rows], [pos[c] for c in cols])),
+                                   shape=(len(outputs), self.n_mon))
+
+    def __call__(self, Y: np.ndarray) -> np.ndarray:
+        Y = np.asarray(Y, dtype=float)
+        batch = Y.shape[1:]
+        Y2 = Y.reshape(self.n_params, -1)
+        G = Y2 if self._atoms is None else np.vstack([Y2, self._atoms(Y2)])
+        M = np.empty((self.n_mon, Y2.shape[1]))
+        M[0] = 1.0
+        for a, b in self.levels:
+            M[a:b] = M[self.parent[a:b]] * G[self.gen[a:b]]
+        out = self.C @ M
+        return out.reshape((self.C.shape[0],) + batch)
+
+
 def compile_terms(eq: Any) -> CompiledTerms:
-    """Compile F_0..F_k of a concrete :class:`~ibsym.equations.ModifiedEquation`."""
+    """Compile F_0..F_k of a concrete :class:`~ibsym.equations.ModifiedEquation`.
+
+    Uses :class:`RingEvaluator` on the exact ring elements of the derivation when it
+    has them, otherwise SymPy's ``lambdify`` with common-subexpression elimination.
+    """
     if eq.is_generic:
         raise InputError("numerical evaluation needs a concrete loss; derive with a loss first")
     subs = _numeric_subs(eq.optimizer) if eq.optimizer.hyper else {}
-    exprs = [x.xreplace(subs) if subs else x for F in eq.terms for x in F]
     doc = (f"F_0..F_{eq.order} of the modified equation of '{eq.optimizer.name}' "
            f"(hyper-parameters {dict(eq.optimizer.values) or 'none'}) for L = {eq.loss.expr}. "
            f"Y has shape ({eq.loss.dim}, m), rows {tuple(map(str, eq.params))}; returns "
            f"({eq.order + 1}, {eq.loss.dim}, m).")
-    fn = compile_vector(exprs, eq.params, doc)
+    alg = getattr(eq, "_algebra", None)
+    if alg is not None and not alg.generic and len(eq._raw) == eq.order + 1:
+        free = set(alg.constants) - set(subs)
+        if free:
+            raise InputError(f"cannot compile: symbol(s) {', '.join(sorted(map(str, free)))} "
+                             "have no value; give hyper-parameter values (--hyper NAME=VALUE)")
+        fn = RingEvaluator(alg.ring, [x for F in eq._raw for x in F], subs)
+        fn.__doc__ = doc
+    else:
+        exprs = [x.xreplace(subs) if subs else x for F in eq.terms for x in F]
+        fn = compile_vector(exprs, eq.params, doc)
     return CompiledTerms(fn, eq.order, eq.loss.dim, tuple(map(str, eq.params)))
 
 

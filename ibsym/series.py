@@ -39,7 +39,8 @@ class HSeries:
     __slots__ = ("c", "order")
 
     def __init__(self, coeffs: Sequence[Any], order: int):
-        c = [sp.sympify(x) for x in coeffs][: order + 1]
+        c = [x if isinstance(x, (float, sp.Basic)) else sp.sympify(x)
+             for x in coeffs][: order + 1]
         self.c = c + [sp.Integer(0)] * (order + 1 - len(c))
         self.order = order
 
@@ -85,7 +86,8 @@ class HSeries:
             for j in range(self.order + 1 - i):
                 if o.c[j] != 0:
                     out[i + j] += a * o.c[j]
-        return HSeries([sp.expand(x) for x in out], self.order)
+        return HSeries([x if isinstance(x, float) or x.is_Number else sp.expand(x)
+                        for x in out], self.order)
 
     __rmul__ = __mul__
 
