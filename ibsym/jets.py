@@ -38,7 +38,7 @@ import sympy as sp
 from .algebras import Algebra
 from .bea import _call_update
 from .errors import InputError
-from .numerics import compile_vector
+from .numerics import RingEvaluator
 from .series import Gradient, HSeries, SeriesVector
 from .transient import initial_state
 
@@ -52,14 +52,14 @@ class _Jet:
                  subs: dict):
         R, d = alg.ring, alg.d
         entries: list[tuple[int, tuple[int, ...], int]] = []   # (m, idx, component)
-        exprs: list[sp.Expr] = []
+        polys: list[Any] = []
         level = {(): tuple(field)}
         for m in range(order + 1):
             for idx, V in level.items():
                 for c, p in enumerate(V):
                     if p:
                         entries.append((m, idx, c))
-                        exprs.append(R.to_sympy(p).xreplace(subs))
+                        polys.append(p)
             if m == order:
                 break
             nxt: dict[tuple[int, ...], tuple] = {}
@@ -70,7 +70,7 @@ class _Jet:
                     if any(W):
                         nxt[idx + (i,)] = W
             level = nxt
-        vals = compile_vector(exprs, alg.params)(x0.reshape(d, 1))[:, 0] if exprs else []
+        vals = RingEvaluator(R, polys, subs)(x0.reshape(d, 1))[:, 0] if polys else []
         self.tensors = [np.zeros((d,) * (m + 1)) for m in range(order + 1)]
         for (m, idx, c), v in zip(entries, vals):
             for perm in set(itertools.permutations(idx)):
