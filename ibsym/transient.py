@@ -33,7 +33,7 @@ Examples
 >>> from ibsym import modified_equation
 >>> eq = modified_equation("heavy-ball", order=1)
 >>> print(eq.initial_shift[1])
-(beta/(beta - 1)**2) ∇L
+(β/(1 - β)²) ∇L
 """
 from __future__ import annotations
 
