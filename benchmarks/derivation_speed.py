@@ -62,8 +62,23 @@ def main() -> None:
     for k in (4, 6, 8):
         t_g, g = cpu(lambda: ib.modified_equation("gd", order=k))
         print(f"generic GD, order {k}: {t_g:.3f} s CPU ({len(g.terms[k].terms)} trees in F_{k})")
-    t_tr, _ = cpu(lambda: ib.modified_equation("gd", ib.losses.log_cosh_regression(), order=6))
+    t_tr, _ = cpu(lambda: ib.modified_equation("gd", ib.losses.log_cosh_regression(), order=6),
+                  repeat=1)
     print(f"concrete GD, log cosh(ab-1) + (1-cos a)/2, order 6: {t_tr:.2f} s CPU")
+    # optimizers with memory (issue 3 targets: Adam order 1 generic < 30 s, order 2 on a
+    # 2-parameter concrete loss < 60 s); hyper-parameters symbolic throughout
+    t, ce = cpu(lambda: ib.componentwise_equation("adam", order=1), repeat=1)
+    print(f"Adam, generic component-wise form, order 1: {t:.2f} s CPU "
+          f"(one-norm coefficient {ce.one_norm.coefficient})")
+    t, _ = cpu(lambda: ib.componentwise_equation("adam", order=2), repeat=1)
+    print(f"Adam, generic component-wise form, order 2 (new): {t:.2f} s CPU")
+    for name, loss in [("(a*b-1)^2/2", ib.losses.bilinear()),
+                       ("sin(a)cos(b) + exp(-ab)/2 + (a^2+b^2)/4",
+                        ib.Loss.parse("sin(a)*cos(b) + exp(-a*b)/2 + (a^2 + b^2)/4", "a b"))]:
+        t, _ = cpu(lambda: ib.modified_equation("adam", loss, order=2), repeat=1)
+        print(f"Adam, concrete {name}, order 2, symbolic β, ρ, ε: {t:.2f} s CPU")
+    t, _ = cpu(lambda: ib.modified_equation("heavy-ball", order=4), repeat=1)
+    print(f"heavy-ball, generic (∇L notation), order 4, symbolic β: {t:.2f} s CPU")
 
 
 if __name__ == "__main__":

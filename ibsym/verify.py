@@ -5,6 +5,11 @@ integrates the modified flows truncated after h^0, h^1, …, h^k from the right
 initial value, measures the global error over the second half of [0, T], fits
 the log-log slope per order and compares it with the declared order k + 1.
 
+The iterates start from the true θ_0 and the optimizer's true initial state
+(zero momentum, zero moments …); the flow truncated after h^k starts from the
+derived initial value truncated alike, θ_0 + Σ_{j≤k} h^j s_j (:mod:`ibsym.jets`;
+s_j = 0 for memoryless optimizers such as GD).
+
 How the integrator tolerances are chosen
 ----------------------------------------
 The errors to be measured span many decades (O(h) for order 0 down to
@@ -292,7 +297,7 @@ def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
             W = np.zeros((eq.order + 1, len(cols)))
             for c, (s, k) in enumerate(cols):
                 h = steps[s]
-                y0[:, c] = th0 + sum((h ** j * shift_coeffs[j] for j in range(1, eq.order + 1)),
+                y0[:, c] = th0 + sum((h ** j * shift_coeffs[j] for j in range(1, k + 1)),
                                      np.zeros(d))
                 for j in range(k + 1):
                     W[j, c] = h ** j
