@@ -117,7 +117,7 @@ def max_norm_errors(eq, theta0, T: float, steps, *, shift: bool) -> list[float]:
         start = list(theta0)
         if shift:
             start = list(sum((s[j] * h ** j for j in range(1, eq.order + 1)), s[0]) + theta0)
-        flow = paths(eq, start, h, T, orders=(eq.order,))[key]
+        flow = paths(eq, start, h, T, orders=(eq.order,), shift=False)[key]
         n = len(flow) - 1
         its = iterate(eq.optimizer, eq.loss, theta0, h, n)
         out.append(float(abs(flow[n // 2:] - its[n // 2:]).max()))
@@ -167,8 +167,8 @@ def _shift_figure(fig, loss, theta0):
     beta, h, T = 0.7, 0.005, 0.1
     eq = ib.modified_equation("heavy-ball", loss, order=1, hyper={"beta": beta})
     s = initial_shift(eq, theta0)
-    plain = paths(eq, theta0, h, T, orders=(1,))
-    shifted = paths(eq, list(s[1] * h + theta0), h, T, orders=(1,))["flow_1"]
+    plain = paths(eq, theta0, h, T, orders=(1,), shift=False)
+    shifted = paths(eq, list(s[1] * h + theta0), h, T, orders=(1,), shift=False)["flow_1"]
     it, fl, t = plain["iterates"], plain["flow_1"], plain["t"]
     ax.plot(t, fl[:, 0], "--", color="C3", lw=1.6, label="order-1 flow from θ_0")
     ax.plot(t, shifted[:, 0], "-", color="C0", lw=1.6,
@@ -191,8 +191,8 @@ def _shift_figure(fig, loss, theta0):
     s5 = initial_shift(eq5, theta0)
     T = 1.0
     for i, h in enumerate((0.004, 0.002)):
-        plain = paths(eq5, theta0, h, T, orders=(1,))
-        shifted = paths(eq5, list(s5[1] * h + theta0), h, T, orders=(1,))["flow_1"]
+        plain = paths(eq5, theta0, h, T, orders=(1,), shift=False)
+        shifted = paths(eq5, list(s5[1] * h + theta0), h, T, orders=(1,), shift=False)["flow_1"]
         it, t = plain["iterates"], plain["t"]
         e_plain = ((plain["flow_1"] - it) ** 2).sum(axis=1) ** 0.5
         e_shift = ((shifted - it) ** 2).sum(axis=1) ** 0.5

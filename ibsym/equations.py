@@ -288,8 +288,11 @@ class ModifiedEquation(Result):
         if self.is_generic:
             return "\n".join([self._generic_text()] + self.memory_lines())
         theta = "(" + ", ".join(map(str, self.params)) + ")"
-        lines = [f"dθ/dt = F_0 + h F_1 + … + {h_power_text(self.order)} F_{self.order}"
-                 f" + O({h_power_text(self.order + 1)}),  θ = {theta},  "
+        fields = " + ".join(("" if j == 0 else h_power_text(j) + " ") + f"F_{j}"
+                           for j in range(min(self.order, 2) + 1))
+        if self.order > 2:
+            fields += f" + … + {h_power_text(self.order)} F_{self.order}"
+        lines = [f"dθ/dt = {fields} + O({h_power_text(self.order + 1)}),  θ = {theta},  "
                  f"{self.optimizer.rule},  L = {self.loss.expr}"]
         for j, F in enumerate(self.readable_terms()):
             lines.append(f"  F_{j} = [" + ", ".join(sp.sstr(x) for x in F) + "]")
@@ -410,7 +413,14 @@ class ModifiedEquation(Result):
 
 
 def _readable(x: sp.Expr) -> sp.Expr:
-    """Factor (cheap and canonical, also with function atoms as generators); no simplify()."""
-    if x == 0 or sp.count_ops(x) > 4000:
+    """Factor (cheap and canonical, also with function atoms as generators); no simplify().
+
+    Large sums over roots or transcendental atoms are left expanded: factoring them
+    costs minutes (Adam at order 2) and rarely shortens them."""
+    if x == 0:
+        return x
+    n = len(sp.Add.make_args(x))
+    if n > 400 or (n > 12 and any(not (a.is_Pow and a.exp.is_Integer) for a in
+                                   x.atoms(sp.Pow, sp.Function))):
         return x
     return sp.factor(x)

@@ -304,22 +304,32 @@ def integrate_batch(terms: CompiledTerms, y0: np.ndarray, weights: np.ndarray, T
 
 
 def paths(eq: Any, theta0: Sequence[float], h: float, T: float,
-          orders: Sequence[int] = (0, 1), *, rtol: float = 1e-11) -> dict[str, np.ndarray]:
-    """Discrete iterates and modified flows (truncated at each of ``orders``) at t_n = n h.
+          orders: Sequence[int] = (0, 1), *, rtol: float = 1e-11,
+          shift: bool = True) -> dict[str, np.ndarray]:
+    """Discrete iterates and modified flows (truncated at each of ``orders``) at the
+    times of the updates, t_n = n·τ·h (τ = steps per update: 1, or m for an epoch).
 
-    Returns ``{"t": (N+1,), "iterates": (N+1, d), "flow_k": (N+1, d) for k in orders}``
+    The iterates start from θ_0 and the optimizer's true initial state; the flow of
+    order k from the derived initial value θ_0 + Σ_{j≤k} h^j s_j (``shift=False``:
+    from θ_0).  Returns ``{"t": (N+1,), "iterates": (N+1, d), "flow_k": (N+1, d)}``
     -- the data of a trajectory figure.
     """
-    n = int(round(T / h))
+    tau = getattr(eq, "tau", 1)
+    n = int(round(T / (tau * h)))
     th0 = np.asarray(theta0, dtype=float)
-    out: dict[str, np.ndarray] = {"t": np.arange(n + 1) * h,
+    out: dict[str, np.ndarray] = {"t": np.arange(n + 1) * (tau * h),
                                   "iterates": iterate(eq.optimizer, eq.loss, th0, h, n)}
     terms = compile_terms(eq)
     W = np.zeros((eq.order + 1, len(orders)))
     for c, k in enumerate(orders):
         W[: k + 1, c] = [h ** j for j in range(k + 1)]
-    y0 = np.repeat(th0[:, None], len(orders), axis=1)
-    sol = integrate_batch(terms, y0, W, n * h, out["t"], rtol=rtol, atol=rtol)
+    S = np.zeros((eq.order + 1, len(th0)))
+    if shift and getattr(eq, "has_memory", False):
+        from .jets import initial_shift   # jets builds on this module
+        S = initial_shift(eq, th0)
+    y0 = np.stack([th0 + sum((h ** j * S[j] for j in range(1, k + 1)), np.zeros(len(th0)))
+                   for k in orders], axis=1)
+    sol = integrate_batch(terms, y0, W, n * tau * h, out["t"], rtol=rtol, atol=rtol)
     for c, k in enumerate(orders):
         out[f"flow_{k}"] = sol[:, :, c]
     return out

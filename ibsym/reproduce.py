@@ -113,8 +113,10 @@ def _write_report(out: Path, results: list[dict[str, Any]], ok: bool) -> Path:
         if checks:
             lines += ["| check | value | oracle | tolerance | ok |", "|---|---|---|---|---|"]
             for c in checks:
-                lines.append(f"| {c.get('name')} | {_fmt(c.get('value'))} | {_fmt(c.get('oracle'))} "
-                             f"| {_fmt(c.get('tolerance'))} | {'yes' if c.get('ok') else 'NO'} |")
+                cells = [c.get("name"), _fmt(c.get("value")), _fmt(c.get("oracle")),
+                         _fmt(c.get("tolerance"))]
+                cells = [str(x).replace("|", "\\|").replace("\n", " ") for x in cells]
+                lines.append("| " + " | ".join(cells) + f" | {'yes' if c.get('ok') else 'NO'} |")
             lines.append("")
         for f in r.get("files", []):
             rel = f"{r['name']}/{f}"

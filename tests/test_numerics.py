@@ -60,3 +60,23 @@ def test_symbolic_hyper_parameters_must_be_given_before_compiling():
         compile_terms(eq)
     eq2 = ib.modified_equation(opt, ib.losses.bilinear(), order=1, hyper={"c": 2})
     assert compile_terms(eq2)(np.array([[0.5], [1.5]]))[0, :, 0] == pytest.approx([0.75, 0.25])
+
+
+def test_paths_follow_epochs_and_start_from_the_derived_initial_value():
+    from ibsym.numerics import paths
+    loss = ib.Loss.from_batches(["(a*b-1)^2/2", "(2*a*b+1)^2/2", "(a-b)^2/2"], "a b")
+    d = paths(ib.modified_equation("sgd", loss, order=1), [0.5, 1.5], 0.01, 0.3)
+    assert d["t"][-1] == pytest.approx(0.3) and len(d["t"]) == 11      # 10 epochs of 3 steps
+    e0 = np.abs(d["iterates"] - d["flow_0"]).max()
+    e1 = np.abs(d["iterates"] - d["flow_1"]).max()
+    assert e1 < e0 / 5
+    eq = ib.modified_equation("heavy-ball", ib.losses.bilinear(), order=1, hyper={"beta": 0.5})
+
+    def err(h, shift):
+        d = paths(eq, [0.3, 1.7], h, 1.0, shift=shift)
+        n = len(d["t"]) // 2
+        return np.abs(d["iterates"][n:] - d["flow_1"][n:]).max()
+
+    # halving h: the shifted order-1 flow gains a factor 4 (O(h²)), the unshifted only 2
+    assert err(0.01, True) / err(0.005, True) > 3.4
+    assert err(0.01, False) / err(0.005, False) < 2.4
