@@ -6,7 +6,7 @@ of the flow, max error on [T/2, T]) from the same derived field.  The baseline l
 each truncated field with h substituted and integrates it with a Python right-hand side,
 one solve_ivp per (h, order); ibsym compiles all orders once (RingEvaluator: a monomial
 trie over the exact ring elements) and integrates the whole stack in one batched
-solve_ivp call.  Each side is warmed up once and timed as the best of three runs.
+solve_ivp call.  Each side is warmed up once and timed as the best of seven runs.
 
 Target (issues 2 and 3): ≥ 5× faster for the bilinear loss and for a 50-parameter loss,
 and the same speed-up for optimizers with memory.
@@ -35,8 +35,9 @@ def baseline(eq, theta0, T, steps, rtol, shift):
         n = int(round(T / hv))
         its = iterate(eq.optimizer, eq.loss, theta0, hv, n)
         t = np.arange(n + 1) * hv
-        start = np.asarray(theta0, float) + sum(hv ** j * shift[j] for j in range(1, eq.order + 1))
         for k in range(eq.order + 1):
+            start = np.asarray(theta0, float) + sum((hv ** j * shift[j] for j in range(1, k + 1)),
+                                                    np.zeros(eq.loss.dim))
             field = sum((eq.terms[j] * h ** j for j in range(k + 1)), sp.zeros(eq.loss.dim, 1))
             f = sp.lambdify(list(eq.params), list(field.xreplace(subs).subs(h, hv)), "numpy")
             sol = solve_ivp(lambda _t, y: np.array(f(*y), float), (0, T), start,
@@ -56,7 +57,7 @@ def best(fn, repeat=3):
     return min(times), out
 
 
-def run(name, eq, theta0, T=1.0, steps=STEPS, repeat=3):
+def run(name, eq, theta0, T=1.0, steps=STEPS, repeat=7):
     t_ib, rep = best(lambda: ib.verify(eq, theta0, T=T, steps=steps), repeat)
     shift = np.array(rep.initial_shift)
     t_base, err = best(lambda: baseline(eq, theta0, T, steps, rep.rtol, shift), repeat)
