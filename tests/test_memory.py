@@ -187,3 +187,12 @@ def test_state_map_that_does_not_contract_is_refused():
     opt = ib.Optimizer("adagrad", adagrad, state_names=("s",))
     with pytest.raises(InputError, match="does not contract"):
         ib.modified_equation(opt, ib.losses.bilinear(), order=1)
+
+
+def test_adam_at_beta_zero_is_rmsprop():
+    loss = ib.losses.bilinear()
+    hyp = {"rho": 0.6, "eps": 0.2}
+    a = ib.modified_equation("adam", loss, order=2, hyper={"beta": 0, **hyp})
+    r = ib.modified_equation("rmsprop", loss, order=2, hyper=hyp)
+    pt = {"a": 0.4, "b": 1.3}
+    assert np.allclose(a.evaluate(pt)["terms"], r.evaluate(pt)["terms"], rtol=1e-13)

@@ -153,3 +153,35 @@ def test_cli_rule_file_and_flags(tmp_path):
 def test_load_update_rule_errors(tmp_path):
     with pytest.raises(InputError, match="no optimizer rule file"):
         load_update_rule(tmp_path / "missing.opt")
+
+
+BATCH_LOSSES = {
+    "bilinear": ["(a*b - 1)^2/2", "(2*a*b + 1)^2/2", "(a - b)^2/2"],
+    "logcosh": ["log(cosh(a*b - 1))", "(1 - cos(a))/2 + (a*b)^2/4", "(a + b - 2)^2/4"],
+    "quad-sin": ["(a*b - 1)^2/2 + sin(a)/5", "(a*b + 1)^2/4", "sin(a)/5 + b^2/4"],
+}
+# mini-batch Adam mixes the batches' gradients inside its square roots: kept polynomial here
+ADAM_BATCHES = {
+    "bilinear": ["(a*b - 1)^2/2", "(2*a*b + 1)^2/2"],
+    "quartic": ["(a^2 - 1)^2/4 + a*b/2", "(b^2 - 1)^2/4 - a*b/4"],
+    "regression": ["(a*b*1.5 - 1)^2/2", "(a*b*(-0.5) - 0.3)^2/2"],
+}
+
+
+@pytest.mark.parametrize("name", list(BATCH_LOSSES))
+def test_sgd_on_three_losses(name):
+    loss = ib.Loss.from_batches(BATCH_LOSSES[name], "a b")
+    sgd = ib.modified_equation("sgd", loss, order=2)
+    rep = ib.verify(sgd, {"a": 0.3, "b": 1.7}, T=0.96, steps=[0.02, 0.01, 0.005, 0.0025])
+    for k, s in zip(rep.orders, rep.slopes):
+        assert abs(s - (k + 1)) <= 0.15, (name, k, rep.table())
+
+
+@pytest.mark.parametrize("name", list(ADAM_BATCHES))
+def test_minibatch_adam_on_three_losses(name):
+    loss = ib.Loss.from_batches(ADAM_BATCHES[name], "a b")
+    adam = ib.modified_equation("minibatch-adam", loss, order=1,
+                                hyper={"beta": 0.5, "rho": 0.6, "eps": 0.2})
+    rep = ib.verify(adam, {"a": 0.3, "b": 1.7}, T=0.48, steps=[0.01, 0.005, 0.0025, 0.00125])
+    for k, s in zip(rep.orders, rep.slopes):
+        assert abs(s - (k + 1)) <= 0.15, (name, k, rep.table())
