@@ -20,12 +20,12 @@ import sys
 from pathlib import Path
 
 from ibsym import export
-from ibsym.errors import OracleMismatch
 from ibsym.factorization import (completion_experiment, end_to_end_check, imbalance_sweep,
                                  perturbation_experiment, seeded_completion_instance,
                                  sensing_experiment, trajectory_sweep)
 from ibsym.plots import spectral as splots
 from ibsym.spectral import end_to_end_dynamics, singular_value_flow
+from ibsym.reproduce import record_check, raise_on_failures
 
 NAME = "arora_2019_deep_matrix_factorization"
 TITLE = ("Deep matrix factorization: end-to-end and singular-value dynamics, trajectories by "
@@ -34,10 +34,6 @@ REFERENCE = ("S. Arora, N. Cohen, W. Hu, Y. Luo, Implicit Regularization in Deep
              "Factorization, NeurIPS 2019; S. Arora, N. Cohen, E. Hazan, ICML 2018; "
              "formulas.md §5.1-5.3")
 
-
-def _check(checks: list, name: str, value, oracle, ok: bool, tolerance=None) -> None:
-    checks.append({"name": name, "value": value, "oracle": oracle, "tolerance": tolerance,
-                   "ok": bool(ok)})
 
 
 def main(out: Path, *, quick: bool = False) -> dict:
@@ -49,32 +45,32 @@ def main(out: Path, *, quick: bool = False) -> dict:
     # 1. symbolic: the flows derived for symbolic depth N vs the published ones
     e2e = end_to_end_dynamics()
     flow = singular_value_flow()
-    _check(checks, "aligned mode: σ̇ = −N (σ²)^{1−1/N} g (Arora et al. 2019, Thm 3)",
+    record_check(checks, "aligned mode: σ̇ = −N (σ²)^{1−1/N} g (Arora et al. 2019, Thm 3)",
            str(flow.rhs), "-N*(sigma^2)^(1-1/N)*g", flow.equals("-N*(sigma^2)^(1-1/N)*g"))
-    _check(checks, "balancedness d/dt(w_{k+1}² − w_k²) = 0 (Arora et al. 2018, Thm 1)",
+    record_check(checks, "balancedness d/dt(w_{k+1}² − w_k²) = 0 (Arora et al. 2018, Thm 1)",
            str(e2e.balancedness_rate), "0", e2e.balancedness_rate == 0)
     wd = end_to_end_dynamics(weight_decay="lambda")
     wd_flow = singular_value_flow(weight_decay="lambda")
-    _check(checks, "weight decay: extra −Nλσ in the flow, imbalance obeys Ḋ = −2λD",
+    record_check(checks, "weight decay: extra −Nλσ in the flow, imbalance obeys Ḋ = −2λD",
            f"{wd_flow.rhs}; {wd.balancedness_rate}", "-N*lambda*sigma; -2*lambda*D",
            wd_flow.equals("-N*sigma^(2-2/N)*g - N*lam*sigma")
            and str(wd.balancedness_rate) == "-2*D_k*lambda")
-    _check(checks, "matrix form exponents ((N−j)/N, (j−1)/N) = published after j → N+1−j",
+    record_check(checks, "matrix form exponents ((N−j)/N, (j−1)/N) = published after j → N+1−j",
            f"{e2e.left_exponent}, {e2e.right_exponent}", "(N - j)/N, (j - 1)/N",
            str(e2e.left_exponent) == "(N - j)/N" and str(e2e.right_exponent) == "(j - 1)/N")
     for n, text in ((1, "-g"), (2, "-2*sigma*g"), (3, "-3*sigma^(4/3)*g"), (4, "-4*sigma^(3/2)*g")):
         f = singular_value_flow(n)
-        _check(checks, f"singular-value flow at depth {n}", str(f.rhs), text, f.equals(text))
+        record_check(checks, f"singular-value flow at depth {n}", str(f.rhs), text, f.equals(text))
 
     # 2. numeric instance of formulas.md §5.2-5.3
     problem, W0 = seeded_completion_instance(3, 0.7, 0.5, seed=0)
     chk = end_to_end_check(problem, W0, 3)
-    _check(checks, "layerwise flow vs derived end-to-end flow, max deviation at t = 0.5, 1, 2",
+    record_check(checks, "layerwise flow vs derived end-to-end flow, max deviation at t = 0.5, 1, 2",
            max(chk.deviation), 0.0, max(chk.deviation) < 1e-9, 1e-9)
-    _check(checks, "balancedness residual along the layerwise flow", chk.imbalance, 0.0,
+    record_check(checks, "balancedness residual along the layerwise flow", chk.imbalance, 0.0,
            chk.imbalance < 1e-11, 1e-11)
     oracle = (1.16983216, -0.0741482, 0.31104431)
-    _check(checks, "u_rᵀẆ_ev_r at t = 0 (formulas.md §5.3 instance)", list(chk.diagonal_rate),
+    record_check(checks, "u_rᵀẆ_ev_r at t = 0 (formulas.md §5.3 instance)", list(chk.diagonal_rate),
            list(oracle), all(abs(a - b) < 5e-9 for a, b in zip(chk.diagonal_rate, oracle)), 5e-9)
 
     # 3. GD singular-value trajectories, depths 1-4, vs the derived solutions
@@ -82,9 +78,9 @@ def main(out: Path, *, quick: bool = False) -> dict:
     sweep = trajectory_sweep((1, 2, 3, 4), (3.0, 2.0, 1.0, 0.5), sigma0=0.05, T=8.0 if quick else 10.0,
                              steps=steps)
     for n, slope, gap in zip(sweep.depths, sweep.slopes, sweep.route_gap):
-        _check(checks, f"depth {n}: fitted order of max|σ_GD − σ_derived| in h", slope, 1.0,
+        record_check(checks, f"depth {n}: fitted order of max|σ_GD − σ_derived| in h", slope, 1.0,
                abs(slope - 1) < 0.1, 0.1)
-        _check(checks, f"depth {n}: closed/implicit solution vs ODE integration", gap, 0.0,
+        record_check(checks, f"depth {n}: closed/implicit solution vs ODE integration", gap, 0.0,
                gap < 1e-8, 1e-8)
     fig = splots.trajectories(sweep)
     fig.savefig(out / "trajectories.png", dpi=110)
@@ -96,11 +92,11 @@ def main(out: Path, *, quick: bool = False) -> dict:
     # 4. near-balanced (Gaussian) initialization of scale α: the flow law along GD
     imb2 = imbalance_sweep(2, (0.2, 0.1, 0.05, 0.025))
     imb3 = imbalance_sweep(3, (0.2, 0.1, 0.05) if quick else (0.2, 0.1, 0.05, 0.025))
-    _check(checks, "imbalance ‖W_2ᵀW_2 − W_1W_1ᵀ‖ ∝ α^slope (Gaussian layers)",
+    record_check(checks, "imbalance ‖W_2ᵀW_2 − W_1W_1ᵀ‖ ∝ α^slope (Gaussian layers)",
            imb2.imbalance_slope, 2.0, abs(imb2.imbalance_slope - 2) < 0.1, 0.1)
-    _check(checks, "depth 2: flow-law residual along GD ∝ α^slope", imb2.residual_slope, 2.0,
+    record_check(checks, "depth 2: flow-law residual along GD ∝ α^slope", imb2.residual_slope, 2.0,
            abs(imb2.residual_slope - 2) < 0.15, 0.15)
-    _check(checks, "depth 3: flow-law residual along GD ∝ α^slope, slope >= 1.8",
+    record_check(checks, "depth 3: flow-law residual along GD ∝ α^slope, slope >= 1.8",
            imb3.residual_slope, ">= 1.8", imb3.residual_slope >= 1.8)
     fig = splots.error_rates(imb2.scales, [imb2.imbalance, imb2.residual, imb3.residual],
                              ["N=2 imbalance", "N=2 flow-law residual", "N=3 flow-law residual"],
@@ -119,16 +115,16 @@ def main(out: Path, *, quick: bool = False) -> dict:
                                      progress=True)
     err = {r["method"]: r["error"] for r in comp.rows}
     erank = {r["method"]: r["effective_rank"] for r in comp.rows}
-    _check(checks, "completion: error decreases with depth 1 → 2 → 3",
+    record_check(checks, "completion: error decreases with depth 1 → 2 → 3",
            [err["depth 1"], err["depth 2"], err["depth 3"]], "decreasing",
            err["depth 3"] < err["depth 2"] < err["depth 1"])
-    _check(checks, "completion: effective rank decreases with depth 1 → 2 → 3",
+    record_check(checks, "completion: effective rank decreases with depth 1 → 2 → 3",
            [erank["depth 1"], erank["depth 2"], erank["depth 3"]], "decreasing",
            erank["depth 3"] < erank["depth 2"] < erank["depth 1"])
-    _check(checks, "completion: depth 3 beats the minimum nuclear norm",
+    record_check(checks, "completion: depth 3 beats the minimum nuclear norm",
            [err["depth 3"], err["nuclear norm"]], "depth 3 < nuclear",
            err["depth 3"] < 0.5 * err["nuclear norm"])
-    _check(checks, "nuclear-norm solution: relative duality gap", comp.nuclear.gap, 0.0,
+    record_check(checks, "nuclear-norm solution: relative duality gap", comp.nuclear.gap, 0.0,
            abs(comp.nuclear.gap) < 1e-6, 1e-6)
     fig = splots.spectra(comp, title=f"completion: {comp.problem}")
     fig.savefig(out / "completion_spectra.png", dpi=110)
@@ -141,7 +137,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
     else:
         sens = sensing_experiment(20, 2, 120, depths=(1, 2, 3, 4), seed=0, max_steps=20000)
     serr = {r["method"]: r["error"] for r in sens.rows}
-    _check(checks, "sensing: depth 3 recovers the low-rank matrix", serr["depth 3"], 0.0,
+    record_check(checks, "sensing: depth 3 recovers the low-rank matrix", serr["depth 3"], 0.0,
            serr["depth 3"] < 0.05, 0.05)
     fig = splots.spectra(sens, title=f"sensing: {sens.problem}")
     fig.savefig(out / "sensing_spectra.png", dpi=110)
@@ -154,15 +150,15 @@ def main(out: Path, *, quick: bool = False) -> dict:
         pert = perturbation_experiment(20, (3.0, 2.0, 1.5), (0.05, 0.1, 0.2), depths=(1, 2, 3, 4),
                                        progress=True)
     rows = pert.rows
-    _check(checks, "depth 1 has no low-rank phase (all modes learned together)",
+    record_check(checks, "depth 1 has no low-rank phase (all modes learned together)",
            max(abs(r["duration"]) for r in rows if r["depth"] == 1), 0.0,
            all(abs(r["duration"]) < 0.1 for r in rows if r["depth"] == 1), 0.1)
     ratios = [r["duration"] / r["predicted_duration"] for r in rows if r["depth"] >= 2]
-    _check(checks, "depth >= 2: measured / aligned-prediction duration of the low-rank phase",
+    record_check(checks, "depth >= 2: measured / aligned-prediction duration of the low-rank phase",
            [round(float(x), 3) for x in ratios], "[0.8, 1.6]", all(0.8 < x < 1.6 for x in ratios))
-    _check(checks, "low-rank phase duration ∝ ε^slope", pert.slopes, -1.0,
+    record_check(checks, "low-rank phase duration ∝ ε^slope", pert.slopes, -1.0,
            all(abs(v + 1) < 0.25 for v in pert.slopes.values()), 0.25)
-    _check(checks, "early stopping in the low-rank phase beats the end of training",
+    record_check(checks, "early stopping in the low-rank phase beats the end of training",
            [round(float(r["best_error"] / r["final_error"]), 3) for r in rows if r["depth"] >= 2],
            "< 0.7", all(r["best_error"] < 0.7 * r["final_error"] for r in rows if r["depth"] >= 2))
     fig = splots.perturbation(pert)
@@ -188,7 +184,6 @@ def main(out: Path, *, quick: bool = False) -> dict:
                        "perturbation": pert.to_dict()}, out / "deep_matrix_factorization.json")
     files.append("deep_matrix_factorization.json")
 
-    bad = [c for c in checks if not c["ok"]]
     d3 = err["depth 3"]
     summary = (f"SymPy derives the end-to-end dynamics and dσ_r/dt = {flow.rhs} for symbolic depth "
                f"N, equal to the published forms; layerwise and end-to-end flows agree to "
@@ -204,9 +199,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
     result = {"name": NAME, "title": TITLE, "reference": REFERENCE, "checks": checks,
               "files": files, "summary": summary}
     export.write_json(result, out / "summary.json")
-    if bad:
-        raise OracleMismatch("; ".join(f"{c['name']}: got {c['value']}, expected {c['oracle']}"
-                                       for c in bad))
+    raise_on_failures(checks, NAME)
     return result
 
 

@@ -20,18 +20,14 @@ from pathlib import Path
 
 import ibsym as ib
 from ibsym import export, trees
-from ibsym.errors import OracleMismatch
 from ibsym.numerics import paths
 from ibsym.plots.orders import error_orders, trajectories
+from ibsym.reproduce import record_check, raise_on_failures
 
 NAME = "barrett_dherin_2021_igr"
 TITLE = "Implicit gradient regularization of GD (Barrett & Dherin 2021)"
 REFERENCE = "D. Barrett, B. Dherin, Implicit Gradient Regularization, ICLR 2021, Thm 3.1"
 
-
-def _check(checks: list, name: str, value, oracle, ok: bool, tolerance=None) -> None:
-    checks.append({"name": name, "value": value, "oracle": oracle, "tolerance": tolerance,
-                   "ok": bool(ok)})
 
 
 def main(out: Path, *, quick: bool = False) -> dict:
@@ -43,12 +39,12 @@ def main(out: Path, *, quick: bool = False) -> dict:
     generic = ib.modified_equation("gd", order=2)
     mloss = generic.modified_loss()
     quarter_grad_norm = trees.Combination({((),): Fraction(1, 4)}, scalar=True)  # (1/4)‖∇L‖²
-    _check(checks, "modified loss, order 1: Φ_1 = ‖∇L‖²/4", str(mloss.potentials[1]),
+    record_check(checks, "modified loss, order 1: Φ_1 = ‖∇L‖²/4", str(mloss.potentials[1]),
            str(quarter_grad_norm), mloss.valid_order >= 1 and mloss.potentials[1] == quarter_grad_norm)
     hlw = trees.Combination({((), ()): Fraction(-1, 12), (((),),): Fraction(-1, 3)})
-    _check(checks, "F_2 = f''(f,f)/12 + f'f'f/3 with f = -∇L (Hairer-Lubich-Wanner)",
+    record_check(checks, "F_2 = f''(f,f)/12 + f'f'f/3 with f = -∇L (Hairer-Lubich-Wanner)",
            str(generic.terms[2]), str(hlw), generic.terms[2] == hlw)
-    _check(checks, "F_2 is not a gradient field (no second-order modified loss)",
+    record_check(checks, "F_2 is not a gradient field (no second-order modified loss)",
            generic.is_gradient_field(2), False, generic.is_gradient_field(2) is False)
 
     # 2. the bilinear model, explicitly
@@ -57,19 +53,19 @@ def main(out: Path, *, quick: bool = False) -> dict:
     g = loss.gradient()
     oracle_F1 = (g.T * g).jacobian(loss.params).T / -4            # −∇(‖∇L‖²/4)
     diff = (eq.terms[1] - oracle_F1).expand()
-    _check(checks, "bilinear: F_1 = -∇(‖∇L‖²/4) exactly", str(diff.T), "[0, 0]",
+    record_check(checks, "bilinear: F_1 = -∇(‖∇L‖²/4) exactly", str(diff.T), "[0, 0]",
            all(x == 0 for x in diff))
     vals = eq.evaluate({"a": 0.5, "b": 1.5}, h=0.1)
     for j, oracle in [(1, [0.453125, 0.109375]), (2, [0.69140625, 0.12630208])]:
         err = max(abs(x - y) for x, y in zip(vals["terms"][j], oracle))
-        _check(checks, f"bilinear: F_{j}(0.5, 1.5) (formulas.md §2.2)", vals["terms"][j], oracle,
+        record_check(checks, f"bilinear: F_{j}(0.5, 1.5) (formulas.md §2.2)", vals["terms"][j], oracle,
                err < 1e-8, 1e-8)
 
     # 3. proof by numbers: fitted global error orders
     steps = [0.04, 0.02, 0.01, 0.005]
     report = ib.verify(eq, {"a": 0.3, "b": 1.7}, T=1.0, steps=steps)
     for k, s in zip(report.orders, report.slopes):
-        _check(checks, f"bilinear from (0.3, 1.7): slope of the order-{k} flow", s, k + 1,
+        record_check(checks, f"bilinear from (0.3, 1.7): slope of the order-{k} flow", s, k + 1,
                s is not None and abs(s - (k + 1)) <= 0.15, 0.15)
     eq = eq.with_verification(report)
 
@@ -88,16 +84,13 @@ def main(out: Path, *, quick: bool = False) -> dict:
     export.write_json(mloss, out / "modified_loss.json")
     files.append("modified_loss.json")
 
-    bad = [c for c in checks if not c["ok"]]
     summary = (f"Derived L̃ = {mloss.text[5:]} for GD from its update rule; F_2 is not a gradient "
                f"field. On (ab-1)²/2 the fitted error slopes for orders 0-3 are "
                f"{', '.join(f'{s:.3f}' for s in report.slopes)} (expected 1, 2, 3, 4).")
     result = {"name": NAME, "title": TITLE, "reference": REFERENCE, "checks": checks,
               "files": files, "summary": summary}
     export.write_json(result, out / "summary.json")
-    if bad:
-        raise OracleMismatch("; ".join(f"{c['name']}: got {c['value']}, expected {c['oracle']}"
-                                       for c in bad))
+    raise_on_failures(checks, NAME)
     return result
 
 

@@ -36,13 +36,13 @@ from pathlib import Path
 import ibsym as ib
 from ibsym import export
 from ibsym.componentwise import componentwise_equation
-from ibsym.errors import OracleMismatch
 from ibsym.jets import initial_shift
 from ibsym.notation import coefficient_text
 from ibsym.numerics import compile_gradient, paths
 from ibsym.optimizers import hyper_symbol
 from ibsym.plots.orders import error_orders
 from ibsym.progress import Progress
+from ibsym.reproduce import record_check, check_close, raise_on_failures
 
 NAME = "cattaneo_2024_adam"
 TITLE = "Implicit bias of Adam and RMSProp: the perturbed one-norm (Cattaneo, Klusowski & Shigida 2024)"
@@ -76,19 +76,10 @@ ILLUSTRATION = {"theta0": [1.2, 2.4], "eps": 0.1, "T": 1.5,
                 "configs": [(0.6, 0.9), (0.9, 0.6)], "steps": [0.0025, 0.005, 0.01]}
 
 
-def _check(checks: list, name: str, value, oracle, ok: bool, tolerance=None) -> None:
-    checks.append({"name": name, "value": value, "oracle": oracle, "tolerance": tolerance,
-                   "ok": bool(ok)})
-
 
 def _max_abs_diff(x, y) -> float:
     return max(abs(float(a) - float(b)) for a, b in zip(x, y))
 
-
-def _vector_check(checks: list, name: str, got, oracle, tol: float) -> None:
-    got = [float(v) for v in got]
-    _check(checks, name, [round(v, 7) for v in got], oracle,
-           len(got) == len(oracle) and _max_abs_diff(got, oracle) <= tol, tol)
 
 
 def _pairwise_slopes(steps, errors) -> list[float]:
@@ -96,24 +87,6 @@ def _pairwise_slopes(steps, errors) -> list[float]:
             for i in range(len(steps) - 1)]
 
 
-def raise_on_failures(checks: list) -> None:
-    """Raise :class:`OracleMismatch` naming every failed check."""
-    bad = [c for c in checks if not c["ok"]]
-    if bad:
-        raise OracleMismatch(f"{NAME}: " + "; ".join(
-            f"{c['name']}: got {c['value']}, expected {c['oracle']}" for c in bad))
-
-
-def _orders_figure(report, title: str):
-    """``error_orders`` with the step sizes as x tick labels and a title that fits."""
-    fig = error_orders(report, title=title)
-    ax = fig.axes[0]
-    ax.set_xticks(list(report.step_sizes))
-    ax.set_xticklabels([f"{h:g}" for h in report.step_sizes])
-    ax.tick_params(axis="x", which="minor", labelbottom=False)
-    ax.title.set_fontsize(9)
-    fig.tight_layout()
-    return fig
 
 
 def one_norm_parts(loss, eps):
@@ -156,25 +129,25 @@ def check_instances(checks: list, loss=None) -> dict:
     vals = eq.evaluate(POINT)["terms"]
     sub = {loss.params[0]: Fraction(1, 2), loss.params[1]: Fraction(3, 2)}
     g, N, S = one_norm_parts(loss, Fraction(1, 10))
-    _vector_check(checks, "instance (0.5,1.5): ∇E", [_at(x, sub) for x in g], inst["g"], 1e-12)
-    _vector_check(checks, "instance: ∇‖∇E‖_{1,ε}, ε = 0.1", [_at(x, sub) for x in S],
+    check_close(checks, "instance (0.5,1.5): ∇E", [_at(x, sub) for x in g], inst["g"], 1e-12)
+    check_close(checks, "instance: ∇‖∇E‖_{1,ε}, ε = 0.1", [_at(x, sub) for x in S],
                   inst["grad_one_norm"], 1e-6)
-    _vector_check(checks, "Adam β=0.5, ρ=0.8, ε=0.1 at (0.5,1.5): F_0 (formulas.md §1.3)",
+    check_close(checks, "Adam β=0.5, ρ=0.8, ε=0.1 at (0.5,1.5): F_0 (formulas.md §1.3)",
                   vals[0], inst["F_0"], 1e-6)
-    _vector_check(checks, "Adam β=0.5, ρ=0.8, ε=0.1 at (0.5,1.5): F_1 (formulas.md §1.3)",
+    check_close(checks, "Adam β=0.5, ρ=0.8, ε=0.1 at (0.5,1.5): F_1 (formulas.md §1.3)",
                   vals[1], inst["F_1"], 1e-6)
     rms = ib.modified_equation("rmsprop", loss, order=1,
                                hyper={k: v for k, v in inst["hyper"].items() if k != "beta"})
-    _vector_check(checks, "RMSProp ρ=0.8, ε=0.1 at (0.5,1.5): F_1 (formulas.md §1.3)",
+    check_close(checks, "RMSProp ρ=0.8, ε=0.1 at (0.5,1.5): F_1 (formulas.md §1.3)",
                   rms.evaluate(POINT)["terms"][1], inst["rmsprop_F_1"], 1e-6)
     quartic = ib.Loss.parse("x^4/4", "x")
     for hyper, f0, f1, tol in INSTANCES["quartic"]:
         q = ib.modified_equation("adam", quartic, order=1, hyper=hyper)
         t = q.evaluate({"x": 1.0})["terms"]
         if f0 is not None:
-            _vector_check(checks, f"E = θ⁴/4 at θ=1, {hyper}: F_0", t[0], [f0], 1e-6)
+            check_close(checks, f"E = θ⁴/4 at θ=1, {hyper}: F_0", t[0], [f0], 1e-6)
         rel = abs(t[1][0] / f1 - 1)
-        _check(checks, f"E = θ⁴/4 at θ=1, {hyper}: F_1", t[1][0], f1, rel <= tol,
+        record_check(checks, f"E = θ⁴/4 at θ=1, {hyper}: F_1", t[1][0], f1, rel <= tol,
                f"{tol:g} relative")
     return {"adam": eq, "rmsprop": rms}
 
@@ -243,15 +216,15 @@ def illustration(fig, loss, checks: list, cw_coefficient, steps) -> dict:
             ax2.plot(t, gap, "-", color=col_h, lw=1.6, label=f"iterates, h = {h:g}")
             ax2.plot(t, gap1, ":", color=col_h, lw=1.4, label=f"order-1 flow, h = {h:g}")
             sign_ok = (peak > 0) == (c < 0) and (peak1 > 0) == (c < 0)
-            _check(checks, f"illustration β={beta:g}, ρ={rho:g}, h={h:g}: the one-norm along the "
+            record_check(checks, f"illustration β={beta:g}, ρ={rho:g}, h={h:g}: the one-norm along the "
                    f"iterates is {'above' if c < 0 else 'below'} the h → 0 flow's, as the sign "
                    "of the derived c predicts (peak gap: iterates, order-1 flow)",
                    [round(peak, 5), round(peak1, 5)], f"sign {'+' if c < 0 else '−'}", sign_ok)
-            _check(checks, f"illustration β={beta:g}, ρ={rho:g}, h={h:g}: the order-1 flow is "
+            record_check(checks, f"illustration β={beta:g}, ρ={rho:g}, h={h:g}: the order-1 flow is "
                    "closer to the iterates than the h → 0 flow (max distance)",
                    [round(err1, 5), round(err0, 5)], "err1 < err0", err1 < err0)
         peaks = [abs(r["peak_gap_iterates"]) for r in rows]
-        _check(checks, f"illustration β={beta:g}, ρ={rho:g}: the one-norm gap grows with h",
+        record_check(checks, f"illustration β={beta:g}, ρ={rho:g}: the one-norm gap grows with h",
                [round(p, 5) for p in peaks], "increasing", all(x < y for x, y in zip(peaks, peaks[1:])))
         ax.plot([theta0[0]], [theta0[1]], "ks", mfc="none", ms=8, label="θ_0")
         ax.set_xlim(A[0], A[-1])
@@ -345,7 +318,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
     ce = componentwise_equation("adam", order=1)
     (t0,), t1 = ce.terms[0], ce.terms[1]
     sy = {str(s): s for s in t0.expr.free_symbols}
-    _check(checks, "generic F_0,j = −g_j/N_j", t0.text(), "-g_j/N_j",
+    record_check(checks, "generic F_0,j = −g_j/N_j", t0.text(), "-g_j/N_j",
            (t0.coefficient * t0.expr + sy["g_j"] / sy["N_j"]) == 0 and not t0.indices)
     want = {}
     for t in t1:
@@ -359,37 +332,37 @@ def main(out: Path, *, quick: bool = False) -> dict:
     ok = (len(t1) == 2 and set(want) == {"rho", "beta"}
           and (want["rho"] - (1 + r) / (2 * (1 - r))).cancel() == 0
           and (want["beta"] + (1 + b) / (2 * (1 - b))).cancel() == 0)
-    _check(checks, "generic F_1,j = (1+ρ)/(2(1−ρ)) Σ_i H_ji g_i g_j²/(N_i N_j³) − (1+β)/(2(1−β)) "
+    record_check(checks, "generic F_1,j = (1+ρ)/(2(1−ρ)) Σ_i H_ji g_i g_j²/(N_i N_j³) − (1+β)/(2(1−β)) "
            "Σ_i H_ji g_i/(N_i N_j) (formulas.md §1.3)", [t.text() for t in t1],
            "the two terms of the boxed formula", ok)
     one = ce.one_norm
     c_adam, d_adam = one.coefficient, one.eps_coefficient
-    _check(checks, "one-norm coefficient c = (β−ρ)/((1−β)(1−ρ)) = β/(1−β) − ρ/(1−ρ)",
+    record_check(checks, "one-norm coefficient c = (β−ρ)/((1−β)(1−ρ)) = β/(1−β) − ρ/(1−ρ)",
            coefficient_text(c_adam), "(β − ρ)/((1 − β)(1 − ρ))",
            (c_adam - (b - r) / ((1 - b) * (1 - r))).cancel() == 0
            and (c_adam - (b / (1 - b) - r / (1 - r))).cancel() == 0)
-    _check(checks, "ε-term coefficient d = (1+ρ)/(2(1−ρ)) (boxed formula)",
+    record_check(checks, "ε-term coefficient d = (1+ρ)/(2(1−ρ)) (boxed formula)",
            coefficient_text(d_adam), "(1 + ρ)/(2(1 − ρ))",
            (d_adam - (1 + r) / (2 * (1 - r))).cancel() == 0)
     small, large = one.regimes
-    _check(checks, "Table 1, small ε: one-norm penalized iff β > ρ, decrease hindered iff β < ρ",
+    record_check(checks, "Table 1, small ε: one-norm penalized iff β > ρ, decrease hindered iff β < ρ",
            small["verdict"], "penalized when β > ρ; hindered when β < ρ",
            "penalized when β > ρ" in small["verdict"] and "hindered" in small["verdict"]
            and "β < ρ" in small["verdict"])
     pen = ((c_adam + d_adam) / 2).factor()
-    _check(checks, "Table 1, large ε: two-norm penalty h(1+β)/(4(1−β)√ε)‖∇E‖², always penalized",
+    record_check(checks, "Table 1, large ε: two-norm penalty h(1+β)/(4(1−β)√ε)‖∇E‖², always penalized",
            f"h·{coefficient_text(pen)}/√ε; {large['verdict']}", "(1+β)/(4(1−β))",
            (pen - (1 + b) / (4 * (1 - b))).cancel() == 0 and "always penalized" in large["verdict"])
     ce_rms = componentwise_equation("rmsprop", order=1)
     c_rms, d_rms = ce_rms.one_norm.coefficient, ce_rms.one_norm.eps_coefficient
-    _check(checks, "RMSProp (§1.4): c = −ρ/(1−ρ), the one-norm is never penalized",
+    record_check(checks, "RMSProp (§1.4): c = −ρ/(1−ρ), the one-norm is never penalized",
            f"{coefficient_text(c_rms)}; {ce_rms.one_norm.regimes[0]['verdict']}", "-ρ/(1-ρ)",
            (c_rms + r / (1 - r)).cancel() == 0 and "never penalized" in
            ce_rms.one_norm.regimes[0]["verdict"])
-    _check(checks, "RMSProp, large ε: GD with step h/√ε, penalty h/(4√ε)‖∇E‖² (Barrett–Dherin)",
+    record_check(checks, "RMSProp, large ε: GD with step h/√ε, penalty h/(4√ε)‖∇E‖² (Barrett–Dherin)",
            coefficient_text(((c_rms + d_rms) / 2).factor()), "1/4",
            ((c_rms + d_rms) / 2 - Fraction(1, 4)).cancel() == 0)
-    _check(checks, "RMSProp = Adam at β = 0 (one-norm coefficients)", coefficient_text(c_rms),
+    record_check(checks, "RMSProp = Adam at β = 0 (one-norm coefficients)", coefficient_text(c_rms),
            "c(β=0), d(β=0)", (c_adam.subs(b, 0) - c_rms).cancel() == 0
            and (d_adam.subs(b, 0) - d_rms).cancel() == 0)
     prog.update("component-wise form and regimes")
@@ -411,7 +384,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
             for j in range(2):
                 worst = max(worst, abs(_at(sym.terms[1][j] - boxed[j], sub)),
                             abs(_at(sym.terms[0][j] + g_sym[j] / N_sym[j], sub)))
-    _check(checks, "bilinear, symbolic β, ρ, ε: derived F_0, F_1 = boxed formula (§1.3), "
+    record_check(checks, "bilinear, symbolic β, ρ, ε: derived F_0, F_1 = boxed formula (§1.3), "
            f"max abs(difference) at {len(points)} points × {len(hypers)} hyper-parameter sets, "
            "30 digits", worst, 0.0,
            worst < 1e-25, 1e-25)
@@ -420,7 +393,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
     worst = max(abs(_at(rms_sym.terms[1][j] - boxed0[j],
                         {loss.params[0]: Fraction(1, 2), loss.params[1]: Fraction(3, 2),
                          r: Fraction(4, 5), e: Fraction(1, 10)})) for j in range(2))
-    _check(checks, "RMSProp on the bilinear loss: F_1 = §1.4 field (β = 0)", worst, 0.0,
+    record_check(checks, "RMSProp on the bilinear loss: F_1 = §1.4 field (β = 0)", worst, 0.0,
            worst < 1e-25, 1e-25)
     prog.update("boxed formula")
 
@@ -434,38 +407,38 @@ def main(out: Path, *, quick: bool = False) -> dict:
     dv = float(d_adam.subs({r: hv["rho"]}))
     form = [-(cv * _at(S10[j], sub) + dv * 0.1 * _at(S10[j], sub) / _at(N10[j], sub) ** 2)
             / _at(N10[j], sub) for j in range(2)]
-    _vector_check(checks, "the derived one-norm form −(1/N_j)[c S_j + d ε S_j/N_j²] at the "
+    check_close(checks, "the derived one-norm form −(1/N_j)[c S_j + d ε S_j/N_j²] at the "
                   "instance reproduces F_1", form, inst["F_1"], 1e-6)
     prog.update("worked instances")
 
     # 4. initial values: bias correction, none, ε outside ---------------------------------
     adam_v = ib.modified_equation("adam", loss, order=1, hyper=VERIFY_HYPER)
-    _check(checks, "bias-corrected Adam: s_1 = 0 (the transient only costs O(h²), §1.3)",
+    record_check(checks, "bias-corrected Adam: s_1 = 0 (the transient only costs O(h²), §1.3)",
            [str(x) for x in adam_v.initial_shift[1]], ["0", "0"],
            all(x == 0 for x in adam_v.initial_shift[1]))
     nbc = ib.modified_equation(ib.get_optimizer("adam", bias_correction=False, **VERIFY_HYPER),
                                loss, order=1)
     s_nbc = initial_shift(nbc, [START["a"], START["b"]])
-    _check(checks, "without bias correction a shift is needed (new): s_1 at (0.3, 1.7) is not 0",
+    record_check(checks, "without bias correction a shift is needed (new): s_1 at (0.3, 1.7) is not 0",
            [round(float(x), 6) for x in s_nbc[1]], "≠ 0",
            float((s_nbc[1] ** 2).sum()) ** 0.5 > 0.1)
     same = all((x - y).cancel() == 0 for F, G in zip(nbc.terms, adam_v.terms) for x, y in zip(F, G))
-    _check(checks, "bias correction changes the initial value only, not the field (derived)",
+    record_check(checks, "bias correction changes the initial value only, not the field (derived)",
            same, True, same)
     rep_nbc = ib.verify(nbc, START, T=0.5, steps=STEPS)
     rep_nbc0 = ib.verify(nbc, START, T=0.5, steps=STEPS, shift=False)
-    _check(checks, "no bias correction, flows from the shifted θ̃(0): slopes 1, 2",
+    record_check(checks, "no bias correction, flows from the shifted θ̃(0): slopes 1, 2",
            list(rep_nbc.slopes), [1, 2], rep_nbc.passed, SLOPE_TOL)
-    _check(checks, "no bias correction, flows from θ_0: order-1 slope ~1 (formulas.md §1.3)",
+    record_check(checks, "no bias correction, flows from θ_0: order-1 slope ~1 (formulas.md §1.3)",
            rep_nbc0.slopes[1], 1, abs(rep_nbc0.slopes[1] - 1) <= 0.15, 0.15)
     out_v = ib.modified_equation(ib.get_optimizer("adam", eps_outside=True, **VERIFY_HYPER),
                                  loss, order=1)
     ev = out_v.evaluate(POINT)["terms"]
     eps_o = VERIFY_HYPER["eps"]
-    _vector_check(checks, "ε outside the root (§1.6): F_0 = −g/(abs(g) + ε) at (0.5,1.5)", ev[0],
+    check_close(checks, "ε outside the root (§1.6): F_0 = −g/(abs(g) + ε) at (0.5,1.5)", ev[0],
                   [0.375 / (0.375 + eps_o), 0.125 / (0.125 + eps_o)], 1e-12)
     rep_out = ib.verify(out_v, START, T=0.5, steps=STEPS)
-    _check(checks, "ε outside (new first-order field): slopes 1, 2", list(rep_out.slopes),
+    record_check(checks, "ε outside (new first-order field): slopes 1, 2", list(rep_out.slopes),
            [1, 2], rep_out.passed, SLOPE_TOL)
     prog.update("initial values and variants")
 
@@ -477,35 +450,35 @@ def main(out: Path, *, quick: bool = False) -> dict:
         rep = ib.verify(eq2, START, T=0.5, steps=STEPS)
         reports[name] = (eq2, rep)
         for k, s in zip(rep.orders, rep.slopes):
-            _check(checks, f"{name} {hyp} from (0.3,1.7): slope of the order-{k} flow"
+            record_check(checks, f"{name} {hyp} from (0.3,1.7): slope of the order-{k} flow"
                    + (" (second order: new)" if k == 2 else ""), s, k + 1,
                    s is not None and abs(s - (k + 1)) <= SLOPE_TOL, SLOPE_TOL)
-        _check(checks, f"{name}: no regime warnings in the verification", list(rep.warnings), [],
+        record_check(checks, f"{name}: no regime warnings in the verification", list(rep.warnings), [],
                not rep.warnings)
     ot = ORDER_TEST
     st = ot["steps"]
     eq_ot = ib.modified_equation("adam", loss, order=1, hyper=ot["hyper"])
     errs = max_norm_errors(eq_ot, [0.5, 1.5], 0.5, st, orders=(0, 1))
     worst = max(abs(x / y - 1) for x, y in zip(errs[1], ot["errors"]))
-    _check(checks, "§1.3 order test (0.5,0.8,0.1) from (0.5,1.5), T=0.5: order-1 errors "
+    record_check(checks, "§1.3 order test (0.5,0.8,0.1) from (0.5,1.5), T=0.5: order-1 errors "
            "(max-norm, all n)", [float(f"{x:.4g}") for x in errs[1]], ot["errors"],
            worst <= 0.02, "2% relative")
     sl = _pairwise_slopes(st, errs[1])
-    _check(checks, "§1.3 order test: order-1 pairwise slopes", [round(x, 3) for x in sl],
+    record_check(checks, "§1.3 order test: order-1 pairwise slopes", [round(x, 3) for x in sl],
            ot["slopes"], _max_abs_diff(sl, ot["slopes"]) <= 0.01, 0.01)
     sl0 = _pairwise_slopes(st, errs[0])
-    _check(checks, "§1.3 order test: plain F_0 flow slopes ≈ 0.95", [round(x, 3) for x in sl0],
+    record_check(checks, "§1.3 order test: plain F_0 flow slopes ≈ 0.95", [round(x, 3) for x in sl0],
            ot["plain_slope"], _max_abs_diff(sl0, [ot["plain_slope"]] * 3) <= 0.05, 0.05)
     if not quick:
         nbc_ot = ib.modified_equation(ib.get_optimizer("adam", bias_correction=False,
                                                        **ot["hyper"]), loss, order=1)
         sl_n = _pairwise_slopes(st, max_norm_errors(nbc_ot, [0.5, 1.5], 0.5, st)[1])
-        _check(checks, "§1.3 order test: no bias correction, unshifted: slope 1.00",
+        record_check(checks, "§1.3 order test: no bias correction, unshifted: slope 1.00",
                [round(x, 3) for x in sl_n], ot["no_bc_slope"],
                _max_abs_diff(sl_n, [ot["no_bc_slope"]] * 3) <= 0.03, 0.03)
         rms_ot = ib.modified_equation("rmsprop", loss, order=1, hyper=ot["rmsprop_hyper"])
         sl_r = _pairwise_slopes(st, max_norm_errors(rms_ot, [0.5, 1.5], 0.5, st)[1])
-        _check(checks, "§1.3 order test: RMSProp (ρ=0.8, ε=0.05) slopes",
+        record_check(checks, "§1.3 order test: RMSProp (ρ=0.8, ε=0.05) slopes",
                [round(x, 3) for x in sl_r], ot["rmsprop_slopes"],
                _max_abs_diff(sl_r, ot["rmsprop_slopes"]) <= 0.01, 0.01)
     eq2 = reports["adam"][0]
@@ -517,7 +490,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
     for name, (eq2, rep) in reports.items():
         hyp = ", ".join(f"{GREEK[k]}={v:g}" for k, v in VERIFY_HYPER.items()
                         if name == "adam" or k != "beta")
-        fig = _orders_figure(rep, f"{name} ({hyp}) on (ab−1)²/2 from (0.3, 1.7)\n"
+        fig = error_orders(rep, title=f"{name} ({hyp}) on (ab−1)²/2 from (0.3, 1.7)\n"
                                   "global error vs h (order 2 is new)")
         fig.savefig(out / f"orders_{name}.png", dpi=120)
         files.append(f"orders_{name}.png")
@@ -546,7 +519,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
     canvas.savefig(out / "regularization_strength.png", dpi=120)
     files.append("regularization_strength.png")
     same_hb = (two_norm[1][1] - two_norm[4][1]).cancel() == 0
-    _check(checks, "at equal effective step, heavy ball, EMA momentum and large-ε Adam share the "
+    record_check(checks, "at equal effective step, heavy ball, EMA momentum and large-ε Adam share the "
            "penalty (1+β)/(4(1−β)) = GD's × (1+β)/(1−β) (derived, from three derivations)",
            [coefficient_text(x[1]) for x in two_norm], "(1+β)/(4(1−β))",
            same_hb and (two_norm[2][1] - two_norm[4][1]).cancel() == 0)
@@ -583,7 +556,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
             ce2 = componentwise_equation(name, order=2)
             files += [p.name for p in export.write(ce2, out / f"{name}_componentwise_order2",
                                                    ("tex", "json"))]
-            _check(checks, f"new: {name}'s component-wise F_2 derived in index notation (no "
+            record_check(checks, f"new: {name}'s component-wise F_2 derived in index notation (no "
                    "published oracle; number of index terms)", len(ce2.terms[2]), "> 0 terms",
                    len(ce2.terms[2]) > 0)
     prog.update("exports")
@@ -614,7 +587,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
                           "regularization_strength": table},
               "seconds": round(time.perf_counter() - t_start, 2), "quick": quick}
     export.write_json(result, out / "summary.json")
-    raise_on_failures(checks)
+    raise_on_failures(checks, NAME)
     return result
 
 

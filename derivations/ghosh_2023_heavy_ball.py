@@ -32,7 +32,6 @@ from pathlib import Path
 
 import ibsym as ib
 from ibsym import export
-from ibsym.errors import OracleMismatch
 from ibsym.jets import initial_shift
 from ibsym.notation import coefficient_text
 from ibsym.numerics import iterate, paths
@@ -40,6 +39,7 @@ from ibsym.optimizers import hyper_symbol
 from ibsym.plots.orders import error_orders
 from ibsym.progress import Progress
 from ibsym.trees import LEAF, Combination
+from ibsym.reproduce import record_check, check_close, raise_on_failures
 
 NAME = "ghosh_2023_heavy_ball"
 TITLE = "Implicit regularization of heavy-ball momentum (Ghosh, Lyu, Zhang & Wang 2023)"
@@ -67,19 +67,10 @@ ORDER_TEST = {"steps": [0.004, 0.002, 0.001, 0.0005], "shifted": [2.85e-5, 7.10e
               "beta09_unshifted": [0.32, 0.75, 0.89]}
 
 
-def _check(checks: list, name: str, value, oracle, ok: bool, tolerance=None) -> None:
-    checks.append({"name": name, "value": value, "oracle": oracle, "tolerance": tolerance,
-                   "ok": bool(ok)})
-
 
 def _max_abs_diff(x, y) -> float:
     return max(abs(float(a) - float(b)) for a, b in zip(x, y))
 
-
-def _vector_check(checks: list, name: str, got, oracle, tol: float) -> None:
-    got = [float(v) for v in got]
-    _check(checks, name, [round(v, 9) for v in got], oracle,
-           len(got) == len(oracle) and _max_abs_diff(got, oracle) <= tol, tol)
 
 
 def _pairwise_slopes(steps, errors) -> list[float]:
@@ -87,24 +78,6 @@ def _pairwise_slopes(steps, errors) -> list[float]:
             for i in range(len(steps) - 1)]
 
 
-def raise_on_failures(checks: list) -> None:
-    """Raise :class:`OracleMismatch` naming every failed check."""
-    bad = [c for c in checks if not c["ok"]]
-    if bad:
-        raise OracleMismatch(f"{NAME}: " + "; ".join(
-            f"{c['name']}: got {c['value']}, expected {c['oracle']}" for c in bad))
-
-
-def _orders_figure(report, title: str):
-    """``error_orders`` with the step sizes as x tick labels and a title that fits."""
-    fig = error_orders(report, title=title)
-    ax = fig.axes[0]
-    ax.set_xticks(list(report.step_sizes))
-    ax.set_xticklabels([f"{h:g}" for h in report.step_sizes])
-    ax.tick_params(axis="x", which="minor", labelbottom=False)
-    ax.title.set_fontsize(9)
-    fig.tight_layout()
-    return fig
 
 
 def max_norm_errors(eq, theta0, T: float, steps, *, shift: bool) -> list[float]:
@@ -139,19 +112,19 @@ def check_worked_instance(checks: list, loss=None) -> object:
     h = INSTANCE["h"]
     inst = ib.modified_equation("heavy-ball", loss, order=1, hyper={"beta": INSTANCE["beta"]})
     vals = inst.evaluate(POINT, h=h)
-    _vector_check(checks, "instance β=0.9 at (0.5,1.5): F_0 (formulas.md §4.1)",
+    check_close(checks, "instance β=0.9 at (0.5,1.5): F_0 (formulas.md §4.1)",
                   vals["terms"][0], INSTANCE["F_0"], 1e-9)
-    _vector_check(checks, "instance β=0.9, h=0.01 at (0.5,1.5): h·F_1",
+    check_close(checks, "instance β=0.9, h=0.01 at (0.5,1.5): h·F_1",
                   [h * v for v in vals["terms"][1]], INSTANCE["hF_1"], 1e-9)
     s_num = initial_shift(inst, [POINT["a"], POINT["b"]])
-    _vector_check(checks, "instance: shift h·s_1 = hβ/(1−β)²∇E (numeric, from the transient)",
+    check_close(checks, "instance: shift h·s_1 = hβ/(1−β)²∇E (numeric, from the transient)",
                   [h * v for v in s_num[1]], INSTANCE["h s_1"], 1e-9)
     exact = inst.initial_shift[1].subs({loss.params[0]: Fraction(1, 2),
                                         loss.params[1]: Fraction(3, 2)})
-    _vector_check(checks, "instance: shift h·s_1 (closed form)", [h * v for v in exact],
+    check_close(checks, "instance: shift h·s_1 (closed form)", [h * v for v in exact],
                   INSTANCE["h s_1"], 1e-12)
     big = vals["terms"][1][0] * h > vals["terms"][0][0]
-    _check(checks, "instance: h·F_1 > F_0 (h = 0.01 is outside the regime for β = 0.9, as "
+    record_check(checks, "instance: h·F_1 > F_0 (h = 0.01 is outside the regime for β = 0.9, as "
            "formulas.md notes)", big, True, big)
     return inst
 
@@ -222,35 +195,35 @@ def main(out: Path, *, quick: bool = False) -> dict:
 
     # 1. the dimension-free derivation of heavy ball (Thm 4.1) -----------------------------
     hb = ib.modified_equation("heavy-ball", order=2)
-    _check(checks, "F_0 = −∇E/(1−β)", str(hb.terms[0]), "-(1/(1-β)) ∇E",
+    record_check(checks, "F_0 = −∇E/(1−β)", str(hb.terms[0]), "-(1/(1-β)) ∇E",
            hb.terms[0] == Combination({LEAF: -1 / (1 - b)}))
     oracle_f1 = Combination({HG: -(1 + b) / (2 * (1 - b) ** 3)})
-    _check(checks, "Thm 4.1: F_1 = −(1+β)/(2(1−β)³) ∇²E∇E", str(hb.terms[1]), str(oracle_f1),
+    record_check(checks, "Thm 4.1: F_1 = −(1+β)/(2(1−β)³) ∇²E∇E", str(hb.terms[1]), str(oracle_f1),
            hb.terms[1] == oracle_f1)
     mloss = hb.modified_loss()
     phi0 = Combination({LEAF: 1 / (1 - b)}, scalar=True)
     phi1 = Combination({HG: (1 + b) / (4 * (1 - b) ** 3)}, scalar=True)
-    _check(checks, "Thm 4.1: modified loss Ẽ = E/(1−β) + h(1+β)/(4(1−β)³)‖∇E‖²",
+    record_check(checks, "Thm 4.1: modified loss Ẽ = E/(1−β) + h(1+β)/(4(1−β)³)‖∇E‖²",
            mloss.text, f"Ẽ = {phi0} + h·({phi1})",
            mloss.valid_order >= 1 and mloss.potentials[0] == phi0 and mloss.potentials[1] == phi1)
     factor = (4 * (1 - b) * mloss.potentials[1].coefficient(HG)
               / mloss.potentials[0].coefficient(LEAF)).factor()
-    _check(checks, "equal effective step h/(1−β): GD regularizer × (1+β)/(1−β)",
+    record_check(checks, "equal effective step h/(1−β): GD regularizer × (1+β)/(1−β)",
            coefficient_text(factor), "(1+β)/(1−β)", ((factor - (1 + b) / (1 - b)).cancel()) == 0)
     s1 = hb.initial_shift[1]
-    _check(checks, "initial value θ̃(0) = θ_0 + hβ/(1−β)² ∇E(θ_0) (formulas.md §4.1)", str(s1),
+    record_check(checks, "initial value θ̃(0) = θ_0 + hβ/(1−β)² ∇E(θ_0) (formulas.md §4.1)", str(s1),
            "(β/(1-β)²) ∇E", s1 == Combination({LEAF: b / (1 - b) ** 2}))
     (vname, vseries), = hb.slow_manifold
-    _check(checks, "slow manifold of the velocity v = (θ_n − θ_{n−1})/h: v = −∇E/(1−β) + O(h)",
+    record_check(checks, "slow manifold of the velocity v = (θ_n − θ_{n−1})/h: v = −∇E/(1−β) + O(h)",
            f"{vname} = {vseries[0]}", "v = -(1/(1-β)) ∇E",
            vname == "v" and vseries[0] == Combination({LEAF: -1 / (1 - b)}))
     f2 = hb.terms[2]
-    _check(checks, "new: F_2 is not a gradient field (no modified loss at order h²)",
+    record_check(checks, "new: F_2 is not a gradient field (no modified loss at order h²)",
            hb.is_gradient_field(2), False, hb.is_gradient_field(2) is False)
     c1, rest = second_order_split(f2)
-    _check(checks, "new: F_2 = c_1∇(∇EᵀH∇E) + r·H²∇E with remainder r = −1/(6(1−β)³) ≠ 0",
+    record_check(checks, "new: F_2 = c_1∇(∇EᵀH∇E) + r·H²∇E with remainder r = −1/(6(1−β)³) ≠ 0",
            coefficient_text(rest), "-1/(6(1-β)³)", (rest + 1 / (6 * (1 - b) ** 3)).cancel() == 0)
-    _check(checks, "β = 0: h² term = −∇(∇EᵀH∇E/12) − H²∇E/6 (formulas.md §2.2)",
+    record_check(checks, "β = 0: h² term = −∇(∇EᵀH∇E/12) − H²∇E/6 (formulas.md §2.2)",
            [str(c1.subs(b, 0)), str(rest.subs(b, 0))], ["-1/12", "-1/6"],
            c1.subs(b, 0) == Fraction(-1, 12) and rest.subs(b, 0) == Fraction(-1, 6))
     prog.update("heavy ball, dimension-free")
@@ -260,12 +233,12 @@ def main(out: Path, *, quick: bool = False) -> dict:
     for name in MOMENTUM:
         eq0 = ib.modified_equation(name, order=2, hyper={"beta": 0})
         same = all(x == y for x, y in zip(eq0.terms, gd.terms))
-        _check(checks, f"{name}, β = 0: F_0..F_2 equal GD's (−∇E, −½∇²E∇E, HLW h² term)",
+        record_check(checks, f"{name}, β = 0: F_0..F_2 equal GD's (−∇E, −½∇²E∇E, HLW h² term)",
                [str(x) for x in eq0.terms], [str(x) for x in gd.terms], same)
-        _check(checks, f"{name}, β = 0: no initial shift", str(eq0.initial_shift[1]), "0",
+        record_check(checks, f"{name}, β = 0: no initial shift", str(eq0.initial_shift[1]), "0",
                not eq0.initial_shift[1])
     bd = mloss.potentials[1].coefficient(HG).subs(b, 0)
-    _check(checks, "β = 0: Ẽ = E + (h/4)‖∇E‖² (Barrett & Dherin 2021, formulas.md §2.1)",
+    record_check(checks, "β = 0: Ẽ = E + (h/4)‖∇E‖² (Barrett & Dherin 2021, formulas.md §2.1)",
            str(bd), "1/4", bd == Fraction(1, 4))
     prog.update("β = 0 → GD")
 
@@ -274,7 +247,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
     sym = ib.modified_equation("heavy-ball", loss, order=1)
     g, H = loss.gradient(), loss.hessian()
     diff = sym.terms[1] - (H * g) * (-(1 + b) / (2 * (1 - b) ** 3))
-    _check(checks, "bilinear, symbolic β: F_1 + (1+β)/(2(1−β)³) ∇²E∇E ≡ 0",
+    record_check(checks, "bilinear, symbolic β: F_1 + (1+β)/(2(1−β)³) ∇²E∇E ≡ 0",
            [str(x.cancel()) for x in diff], ["0", "0"], all(x.cancel() == 0 for x in diff))
     inst = check_worked_instance(checks, loss)
     prog.update("bilinear instance")
@@ -283,22 +256,22 @@ def main(out: Path, *, quick: bool = False) -> dict:
     hb_num = ib.modified_equation("heavy-ball", loss, order=2, hyper={"beta": 0.5})
     rep = ib.verify(hb_num, START, T=1.0, steps=STEPS)
     for k, s in zip(rep.orders, rep.slopes):
-        _check(checks, f"heavy ball β=0.5 from (0.3,1.7): slope of the order-{k} flow"
+        record_check(checks, f"heavy ball β=0.5 from (0.3,1.7): slope of the order-{k} flow"
                + (" (order 2 is new)" if k == 2 else ""), s, k + 1,
                s is not None and abs(s - (k + 1)) <= SLOPE_TOL, SLOPE_TOL)
     bad = ib.verify(hb_num, START, T=1.0, steps=STEPS, shift=False)
-    _check(checks, "without the initial shift the order-1 slope drops to ~1 (O(h) floor)",
+    record_check(checks, "without the initial shift the order-1 slope drops to ~1 (O(h) floor)",
            bad.slopes[1], 1, bad.slopes[1] is not None and bad.slopes[1] <= 1.3 and not bad.passed,
            "≤ 1.3")
     o1 = ib.modified_equation("heavy-ball", loss, order=1, hyper={"beta": 0.5})
     st = ORDER_TEST["steps"]
     e_sh = max_norm_errors(o1, [0.5, 1.5], 1.0, st, shift=True)
     worst = max(abs(e / o - 1) for e, o in zip(e_sh, ORDER_TEST["shifted"]))
-    _check(checks, "§4.1 order test β=0.5, from (0.5,1.5), T=1: shifted errors (max-norm)",
+    record_check(checks, "§4.1 order test β=0.5, from (0.5,1.5), T=1: shifted errors (max-norm)",
            [float(f"{e:.4g}") for e in e_sh], ORDER_TEST["shifted"], worst <= 0.02, "2% relative")
     sl_un = _pairwise_slopes(st, max_norm_errors(o1, [0.5, 1.5], 1.0, st, shift=False))
     lo, hi = ORDER_TEST["unshifted_slopes"]
-    _check(checks, "§4.1 order test β=0.5: unshifted pairwise slopes 0.8-0.96",
+    record_check(checks, "§4.1 order test β=0.5: unshifted pairwise slopes 0.8-0.96",
            [round(x, 3) for x in sl_un], [lo, hi],
            min(sl_un) >= lo - 0.03 and max(sl_un) <= hi + 0.03, 0.03)
     if not quick:
@@ -307,7 +280,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
         for shift in (True, False):
             orc = ORDER_TEST["beta09_shifted" if shift else "beta09_unshifted"]
             sl = _pairwise_slopes(st9, max_norm_errors(o9, [0.5, 1.5], 0.2, st9, shift=shift))
-            _check(checks, f"§4.1 order test β=0.9, T=0.2: {'shifted' if shift else 'unshifted'} "
+            record_check(checks, f"§4.1 order test β=0.9, T=0.2: {'shifted' if shift else 'unshifted'} "
                    "pairwise slopes", [round(x, 3) for x in sl], orc,
                    _max_abs_diff(sl, orc) <= 0.03, 0.03)
     prog.update("verification")
@@ -320,30 +293,30 @@ def main(out: Path, *, quick: bool = False) -> dict:
         others[name] = (eq, ml, second_order_split(eq.terms[2]))
     ema = others["heavy-ball-ema"][0]
     ok = all(ema.terms[j] == hb.terms[j].scale((1 - b) ** (j + 1)) for j in range(3))
-    _check(checks, "EMA momentum = heavy ball with step h(1−β): F_j^EMA = (1−β)^{j+1} F_j^HB, "
+    record_check(checks, "EMA momentum = heavy ball with step h(1−β): F_j^EMA = (1−β)^{j+1} F_j^HB, "
            "j ≤ 2 (exact equivalence, no published oracle)",
            [str(x) for x in ema.terms], "(1−β)^{j+1} × heavy-ball terms", ok)
-    _check(checks, "EMA momentum: s_1^EMA = (1−β) s_1^HB = β/(1−β) ∇E",
+    record_check(checks, "EMA momentum: s_1^EMA = (1−β) s_1^HB = β/(1−β) ∇E",
            str(ema.initial_shift[1]), "(β/(1-β)) ∇E",
            ema.initial_shift[1] == Combination({LEAF: b / (1 - b)}))
     nes, nest = others["nesterov"][0], others["nesterov-pytorch"][0]
-    _check(checks, "Nesterov, classical and PyTorch forms: same F_0 and F_1 (derived)",
+    record_check(checks, "Nesterov, classical and PyTorch forms: same F_0 and F_1 (derived)",
            [str(nes.terms[1]), str(nest.terms[1])], "equal",
            nes.terms[0] == nest.terms[0] and nes.terms[1] == nest.terms[1])
-    _check(checks, "Nesterov, the two forms differ at h² and in the initial value (derived)",
+    record_check(checks, "Nesterov, the two forms differ at h² and in the initial value (derived)",
            [str(nes.initial_shift[1]), str(nest.initial_shift[1])], "different",
            nes.terms[2] != nest.terms[2] and nes.initial_shift[1] != nest.initial_shift[1])
     nes_pen = others["nesterov"][1].potentials[1].coefficient(HG)
     weaker = ((mloss.potentials[1].coefficient(HG) - nes_pen) * 2 * (1 - b) ** 3).factor()
-    _check(checks, "Nesterov's first-order penalty is weaker than heavy ball's by "
+    record_check(checks, "Nesterov's first-order penalty is weaker than heavy ball's by "
            "β(1−β)/(2(1−β)³)·h‖∇E‖² (derived)", coefficient_text(weaker), "β(1 − β)",
            (weaker - b * (1 - b)).expand() == 0)
     rest_nes = others["nesterov"][2][1]
-    _check(checks, "new: classical Nesterov's F_2 remainder r(β) vanishes at β = 1/7",
+    record_check(checks, "new: classical Nesterov's F_2 remainder r(β) vanishes at β = 1/7",
            coefficient_text(rest_nes), "r(1/7) = 0", rest_nes.subs(b, Fraction(1, 7)) == 0)
     if not quick:
         n7 = ib.modified_equation("nesterov", order=2, hyper={"beta": Fraction(1, 7)})
-        _check(checks, "new: so classical Nesterov at β = 1/7 has a second-order modified loss",
+        record_check(checks, "new: so classical Nesterov at β = 1/7 has a second-order modified loss",
                n7.modified_loss().text, "valid to order 2", n7.modified_loss().valid_order == 2)
     slopes_other = {}
     for name in MOMENTUM[1:]:
@@ -351,7 +324,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
         r = ib.verify(eqn, START, T=1.0, steps=STEPS)
         slopes_other[name] = r.slopes
         for k, s in zip(r.orders, r.slopes):
-            _check(checks, f"{name} β=0.5 from (0.3,1.7): slope of the order-{k} flow", s, k + 1,
+            record_check(checks, f"{name} β=0.5 from (0.3,1.7): slope of the order-{k} flow", s, k + 1,
                    s is not None and abs(s - (k + 1)) <= SLOPE_TOL, SLOPE_TOL)
         export.write_json(r, out / f"verify_{name}.json")
         files.append(f"verify_{name}.json")
@@ -359,11 +332,11 @@ def main(out: Path, *, quick: bool = False) -> dict:
 
     # 6. figures -------------------------------------------------------------------------
     hb_num = hb_num.with_verification(rep)
-    fig = _orders_figure(rep, "heavy ball β=0.5 on (ab−1)²/2 from (0.3, 1.7),\n"
+    fig = error_orders(rep, title="heavy ball β=0.5 on (ab−1)²/2 from (0.3, 1.7),\n"
                               "flows from the derived θ̃(0)")
     fig.savefig(out / "orders.png", dpi=120)
     files.append("orders.png")
-    fig = _orders_figure(bad, "heavy ball β=0.5: flows from θ_0 (no shift)\n"
+    fig = error_orders(bad, title="heavy ball β=0.5: flows from θ_0 (no shift)\n"
                               "stall at O(h)")
     fig.savefig(out / "orders_noshift.png", dpi=120)
     files.append("orders_noshift.png")
@@ -385,7 +358,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
         if quick:   # the LaTeX document analyses F_2 (about 2 s each): order 1 in quick mode
             eq = eq.truncate(1)
         else:
-            _check(checks, f"new: {name}: F_2 is a gradient field iff its remainder vanishes "
+            record_check(checks, f"new: {name}: F_2 is a gradient field iff its remainder vanishes "
                    "(gradient analysis agrees)", eq.is_gradient_field(2), split[1] == 0,
                    eq.is_gradient_field(2) is (split[1] == 0))
         files += [p.name for p in export.write(eq, out / stem, ("tex", "json"))]
@@ -419,7 +392,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
               "files": files + ["summary.json"], "summary": summary, "derived": derived,
               "seconds": round(time.perf_counter() - t_start, 2), "quick": quick}
     export.write_json(result, out / "summary.json")
-    raise_on_failures(checks)
+    raise_on_failures(checks, NAME)
     return result
 
 

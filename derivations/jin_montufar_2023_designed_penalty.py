@@ -19,12 +19,12 @@ from pathlib import Path
 
 from ibsym import export
 from ibsym.densities import independent, normal
-from ibsym.errors import OracleMismatch
 from ibsym.parsing import parse_expression
 from ibsym.plots import zeta as zplots
 from ibsym.relu_nets import train_networks, zeta_monte_carlo
 from ibsym.splines import solve_variational, zeta_function
 from ibsym.zeta import X, curvature_penalty, design_initialization
+from ibsym.reproduce import record_check, raise_on_failures
 
 NAME = "jin_montufar_2023_designed_penalty"
 TITLE = "Designing the curvature penalty through the initialization (Jin & Montúfar 2023)"
@@ -35,10 +35,6 @@ X_DATA = [-1.5, -0.8, -0.2, 0.5, 1.1, 1.7]
 Y_DATA = [0.6, -0.3, 0.4, 0.9, -0.2, 0.3]
 TARGET = "exp(-4*(x - 1)^2) + exp(-4*(x + 1)^2)"
 
-
-def _check(checks: list, name: str, value, oracle, ok: bool, tolerance=None) -> None:
-    checks.append({"name": name, "value": value, "oracle": oracle, "tolerance": tolerance,
-                   "ok": bool(ok)})
 
 
 def _rms(values) -> float:
@@ -55,13 +51,13 @@ def main(out: Path, *, quick: bool = False) -> dict:
 
     # 1. design with binary weights and with Gaussian weights; SymPy re-derives ζ
     design = design_initialization(target)
-    _check(checks, "binary weights: ζ derived from the designed law equals ϱ (simplify)",
+    record_check(checks, "binary weights: ζ derived from the designed law equals ϱ (simplify)",
            str(design.penalty.expr), TARGET, design.realizes_target())
     design_n = design_initialization(target, weight=normal(0, 1))
-    _check(checks, "Gaussian weights: ζ derived from the designed law equals ϱ (simplify)",
+    record_check(checks, "Gaussian weights: ζ derived from the designed law equals ϱ (simplify)",
            str(design_n.penalty.expr), TARGET, design_n.realizes_target())
     mass = float(design.mass)
-    _check(checks, "∫ϱ = √π (normalizer of the breakpoint density)", mass, math.sqrt(math.pi),
+    record_check(checks, "∫ϱ = √π (normalizer of the breakpoint density)", mass, math.sqrt(math.pi),
            abs(mass - math.sqrt(math.pi)) < 1e-14, 1e-14)
 
     # 2. the sampler realizes ϱ (Monte Carlo)
@@ -69,7 +65,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
     edges = [-3 + 0.1 * i for i in range(61)]
     for label, d in (("binary", design), ("Gaussian", design_n)):
         mc = zeta_monte_carlo(d, d.penalty, edges, n_samples=nmc, seed=3)
-        _check(checks, f"{label} weights: Monte Carlo ζ vs ϱ, max |z| over bins with >= 50 samples", mc.max_abs_z,
+        record_check(checks, f"{label} weights: Monte Carlo ζ vs ϱ, max |z| over bins with >= 50 samples", mc.max_abs_z,
                0.0, mc.max_abs_z < 4.5, 4.5)
         if label == "binary":
             fig = zplots.monte_carlo(mc.centers, mc.estimate, mc.stderr, mc.centers, mc.exact,
@@ -88,13 +84,13 @@ def main(out: Path, *, quick: bool = False) -> dict:
     other = solve_variational(X_DATA, Y_DATA, gauss)
     width = 2048 if quick else 8192
     run = train_networks(X_DATA, Y_DATA, design, [width], [0], steps=8000, progress=False)
-    _check(checks, "training residual", float(run.train_residual[0]), 0.0,
+    record_check(checks, "training residual", float(run.train_residual[0]), 0.0,
            run.train_residual[0] < 1e-4, 1e-4)
     to_design = _rms([a - b for a, b in zip(run.outputs[0], spline(run.grid))])
     to_gauss = _rms([a - b for a, b in zip(run.outputs[0], other(run.grid))])
     tol = 4.0 / math.sqrt(width)
-    _check(checks, f"width {width}: RMS(network − ϱ-spline)", to_design, 0.0, to_design < tol, tol)
-    _check(checks, "network is much closer to the ϱ-spline than to the Gaussian-init spline "
+    record_check(checks, f"width {width}: RMS(network − ϱ-spline)", to_design, 0.0, to_design < tol, tol)
+    record_check(checks, "network is much closer to the ϱ-spline than to the Gaussian-init spline "
            "(ratio of RMS distances)", to_design / to_gauss, 0.0, to_design / to_gauss < 0.3, 0.3)
     fig = zplots.network_vs_spline(run, spline, index=0,
                                    extra=[("spline of N(0,1) init", other)],
@@ -115,7 +111,6 @@ def main(out: Path, *, quick: bool = False) -> dict:
                       out / "designed_penalty.json")
     files.append("designed_penalty.json")
 
-    bad = [c for c in checks if not c["ok"]]
     summary = (f"For the target ϱ(x) = {TARGET} the inverse construction gives p_C = "
                f"{design.breakpoint_density} and binary weights ±{design.scale}; SymPy re-derives "
                f"ζ = ϱ from the designed law (also with Gaussian weights), the sampler matches ϱ by "
@@ -124,9 +119,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
     result = {"name": NAME, "title": TITLE, "reference": REFERENCE, "checks": checks,
               "files": files, "summary": summary}
     export.write_json(result, out / "summary.json")
-    if bad:
-        raise OracleMismatch("; ".join(f"{c['name']}: got {c['value']}, expected {c['oracle']}"
-                                       for c in bad))
+    raise_on_failures(checks, NAME)
     return result
 
 

@@ -19,11 +19,11 @@ from pathlib import Path
 
 from ibsym import export
 from ibsym.densities import independent, rademacher, uniform
-from ibsym.errors import OracleMismatch
 from ibsym.plots import zeta as zplots
 from ibsym.relu_nets import train_networks, zeta_monte_carlo
 from ibsym.splines import solve_variational, zeta_function
 from ibsym.zeta import curvature_penalty
+from ibsym.reproduce import record_check, raise_on_failures
 
 NAME = "jin_montufar_2023_uniform_spline"
 TITLE = "Uniform initialization: constant ζ and the natural cubic spline (Jin & Montúfar 2023)"
@@ -33,10 +33,6 @@ REFERENCE = ("H. Jin, G. Montúfar, JMLR 24(137), 2023 (uniform initialization �
 X_DATA = [-1.5, -0.8, -0.2, 0.5, 1.1, 1.7]
 Y_DATA = [0.6, -0.3, 0.4, 0.9, -0.2, 0.3]
 
-
-def _check(checks: list, name: str, value, oracle, ok: bool, tolerance=None) -> None:
-    checks.append({"name": name, "value": value, "oracle": oracle, "tolerance": tolerance,
-                   "ok": bool(ok)})
 
 
 def natural_cubic_spline(xs: list[float], ys: list[float]):
@@ -86,7 +82,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
 
     # 1. symbolic ζ: uniform x uniform (symbolic and numeric), binary x uniform
     general = curvature_penalty(independent(uniform("-a_w", "a_w"), uniform("-a_b", "a_b")))
-    _check(checks, "uniform×uniform: ζ derived in closed form", general.closed_form, True,
+    record_check(checks, "uniform×uniform: ζ derived in closed form", general.closed_form, True,
            general.closed_form)
     worst = 0.0
     for aw, ab in ((1, 2), (Fraction(1, 2), 3), (2, 1)):
@@ -95,23 +91,23 @@ def main(out: Path, *, quick: bool = False) -> dict:
         for k in range(-8, 9):
             x0 = L * Fraction(k, 8)
             worst = max(worst, abs(general.evaluate(x0, a_w=aw, a_b=ab) - float(const)))
-    _check(checks, "uniform×uniform: ζ = a_w³/(8 a_b) on [-a_b/a_w, a_b/a_w] (3 parameter pairs)",
+    record_check(checks, "uniform×uniform: ζ = a_w³/(8 a_b) on [-a_b/a_w, a_b/a_w] (3 parameter pairs)",
            worst, 0.0, worst < 1e-15, 1e-15)
     pen = curvature_penalty(independent(uniform(-1, 1), uniform(-2, 2)))
     for x0 in (0.5, 2.5, 4.0):
         q, c = pen.quadrature(x0), pen.evaluate(x0)
-        _check(checks, f"uniform×uniform: closed form = mpmath quadrature at x = {x0}", c, q,
+        record_check(checks, f"uniform×uniform: closed form = mpmath quadrature at x = {x0}", c, q,
                abs(c - q) <= 1e-12, 1e-12)
     binary = curvature_penalty(independent(rademacher(), uniform(-2, 2)))
     vals = [(x0, binary.evaluate(x0)) for x0 in (-2.5, -1.9, 0.0, 1.3, 1.99, 2.1)]
     ok = all(abs(v - (0.25 if abs(x0) < 2 else 0.0)) < 1e-15 for x0, v in vals)
-    _check(checks, "binary×uniform: ζ = 1{|x| < a_b}/(2 a_b), a_b = 2", vals, "1/4 inside, 0 outside", ok)
+    record_check(checks, "binary×uniform: ζ = 1{|x| < a_b}/(2 a_b), a_b = 2", vals, "1/4 inside, 0 outside", ok)
 
     nmc = 200_000 if quick else 2_000_000
     edges = [-3 + 0.1 * i for i in range(61)]
     for label, p in (("uniform×uniform", pen), ("binary×uniform", binary)):
         mc = zeta_monte_carlo(p.init, p, edges, n_samples=nmc, seed=2)
-        _check(checks, f"Monte Carlo ζ ({label}): max |z| over bins with >= 50 samples", mc.max_abs_z, 0.0,
+        record_check(checks, f"Monte Carlo ζ ({label}): max |z| over bins with >= 50 samples", mc.max_abs_z, 0.0,
                mc.max_abs_z < 4.5, 4.5)
 
     # 2. the variational solution is the natural cubic spline (exactly)
@@ -120,7 +116,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
     for label, p in (("uniform×uniform", pen), ("binary×uniform", binary)):
         g = solve_variational(X_DATA, Y_DATA, p)
         err = max(abs(a - b) for a, b in zip(g(grid), oracle(grid)))
-        _check(checks, f"{label}: ζ-spline = natural cubic spline on [-2, 2] (max diff)", err, 0.0,
+        record_check(checks, f"{label}: ζ-spline = natural cubic spline on [-2, 2] (max diff)", err, 0.0,
                err < 1e-9, 1e-9)
 
     # 3. trained networks
@@ -136,10 +132,10 @@ def main(out: Path, *, quick: bool = False) -> dict:
         run = train_networks(X_DATA, Y_DATA, p.init, [width], [0], steps=5000, progress=False)
         diff = [a - b for a, b in zip(run.outputs[0], oracle(run.grid))]
         fits[label] = _rms(diff)
-        _check(checks, f"{label} init: training residual", float(run.train_residual[0]), 0.0,
+        record_check(checks, f"{label} init: training residual", float(run.train_residual[0]), 0.0,
                run.train_residual[0] < 1e-4, 1e-4)
         tol = 4.0 / math.sqrt(width)
-        _check(checks, f"{label} init, width {width}: RMS(network − natural cubic spline)",
+        record_check(checks, f"{label} init, width {width}: RMS(network − natural cubic spline)",
                fits[label], 0.0, fits[label] < tol, tol)
         fig = zplots.network_vs_spline(run, spline, index=0,
                                        extra=[("natural cubic spline (oracle)", oracle)],
@@ -160,7 +156,6 @@ def main(out: Path, *, quick: bool = False) -> dict:
                        "zeta_binary": binary.to_dict(), "fits": fits}, out / "uniform_spline.json")
     files.append("uniform_spline.json")
 
-    bad = [c for c in checks if not c["ok"]]
     summary = (f"SymPy derives ζ = {general.expr} for uniform weights and biases, constant "
                f"a_w³/(8a_b) on |x| ≤ a_b/a_w, and ζ = 1/(2a_b) on |x| < a_b for binary weights; "
                f"the exact ζ-spline equals an independent natural cubic spline to 1e-9, and trained "
@@ -169,9 +164,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
     result = {"name": NAME, "title": TITLE, "reference": REFERENCE, "checks": checks,
               "files": files, "summary": summary}
     export.write_json(result, out / "summary.json")
-    if bad:
-        raise OracleMismatch("; ".join(f"{c['name']}: got {c['value']}, expected {c['oracle']}"
-                                       for c in bad))
+    raise_on_failures(checks, NAME)
     return result
 
 

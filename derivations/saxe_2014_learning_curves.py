@@ -23,21 +23,17 @@ from pathlib import Path
 
 import ibsym
 from ibsym import export
-from ibsym.errors import OracleMismatch
 from ibsym.factorization import (finite_step_check, fit_slope, predicted_singular_values,
                                  regression, train, trajectory_sweep)
 from ibsym.plots import spectral as splots
 from ibsym.spectral import finite_step_flow, solve_flow, time_to_learn
+from ibsym.reproduce import record_check, raise_on_failures
 
 NAME = "saxe_2014_learning_curves"
 TITLE = "Learning curves of deep linear networks: closed forms, implicit solutions, time to learn"
 REFERENCE = ("A. Saxe, J. McClelland, S. Ganguli, Exact solutions to the nonlinear dynamics of "
              "learning in deep linear neural networks, ICLR 2014; formulas.md §5.4, §2.1")
 
-
-def _check(checks: list, name: str, value, oracle, ok: bool, tolerance=None) -> None:
-    checks.append({"name": name, "value": value, "oracle": oracle, "tolerance": tolerance,
-                   "ok": bool(ok)})
 
 
 def _published_depth3(w: float) -> float:
@@ -64,28 +60,28 @@ def main(out: Path, *, quick: bool = False) -> dict:
 
     # 1. closed forms (derived by dsolve) vs the published ones
     one, two = solve_flow(1), solve_flow(2)
-    _check(checks, "depth 1: σ(t) = s + (σ0 − s) e^{−t}", str(one.sigma_expr),
+    record_check(checks, "depth 1: σ(t) = s + (σ0 − s) e^{−t}", str(one.sigma_expr),
            "s + (sigma_0 - s)*exp(-t)", one.equals("s + (sigma_0 - s)*exp(-t)"))
     saxe = "s*exp(2*s*t)/(exp(2*s*t) - 1 + s/sigma_0)"
-    _check(checks, "depth 2: Saxe's logistic curve", str(two.sigma_expr), saxe, two.equals(saxe))
+    record_check(checks, "depth 2: Saxe's logistic curve", str(two.sigma_expr), saxe, two.equals(saxe))
     for t, oracle in ((1, 0.3557124789), (2, 2.9457206986)):
         v = two.sigma_at(t, target=3, sigma0="1/1000")
-        _check(checks, f"u({t}) for N = 2, s = 3, u0 = 1e-3", v, oracle, abs(v - oracle) < 1e-10,
+        record_check(checks, f"u({t}) for N = 2, s = 3, u0 = 1e-3", v, oracle, abs(v - oracle) < 1e-10,
                1e-10)
     for n, oracle in ((2, 2.29755992507), (3, 3.76803678108)):
         v = solve_flow(n).time("1/2", target=1, sigma0="1/100")
-        _check(checks, f"t(0.01 → 0.5), s = 1, N = {n}", v, oracle, abs(v - oracle) < 1e-10, 1e-10)
+        record_check(checks, f"t(0.01 → 0.5), s = 1, N = {n}", v, oracle, abs(v - oracle) < 1e-10, 1e-10)
     three = solve_flow(3)
     a, b = 0.3, 0.8
     ours = three.time(b ** 3, target=1, sigma0=a ** 3)
     pub = _published_depth3(b) - _published_depth3(a)
-    _check(checks, "depth 3: SymPy antiderivative = the published one (t between w = 0.3, 0.8)",
+    record_check(checks, "depth 3: SymPy antiderivative = the published one (t between w = 0.3, 0.8)",
            ours, pub, abs(ours - pub) < 1e-12, 1e-12)
     general = solve_flow()
     for n in (3, 4, 6):
         gv = general.time("1/2", target=1, sigma0="1/100", depth=n)
         iv = solve_flow(n).time("1/2", target=1, sigma0="1/100")
-        _check(checks, f"general-N implicit solution (Lerch Φ) at N = {n} = integer-depth form",
+        record_check(checks, f"general-N implicit solution (Lerch Φ) at N = {n} = integer-depth form",
                gv, iv, abs(gv - iv) < 1e-11 * iv, "1e-11 relative")
 
     # 2. solutions vs ODE vs GD simulation
@@ -93,9 +89,9 @@ def main(out: Path, *, quick: bool = False) -> dict:
     steps = (0.02, 0.01, 0.005) if quick else (0.02, 0.01, 0.005, 0.0025)
     sweep = trajectory_sweep((1, 2, 3, 4), (1.0,), sigma0=0.01, T=T, steps=steps)
     for n, slope, gap in zip(sweep.depths, sweep.slopes, sweep.route_gap):
-        _check(checks, f"depth {n}: closed/implicit solution vs ODE (max difference)", gap, 0.0,
+        record_check(checks, f"depth {n}: closed/implicit solution vs ODE (max difference)", gap, 0.0,
                gap < 1e-8, 1e-8)
-        _check(checks, f"depth {n}: GD learning curve vs solution, fitted order in h", slope, 1.0,
+        record_check(checks, f"depth {n}: GD learning curve vs solution, fitted order in h", slope, 1.0,
                abs(slope - 1) < 0.1, 0.1)
     times = [k * T / 400 for k in range(401)]
     curves = [(f"depth {n}", times, list(predicted_singular_values(n, 1.0, 0.01, times)))
@@ -109,10 +105,10 @@ def main(out: Path, *, quick: bool = False) -> dict:
 
     # 3. time to learn: exact, asymptotic, and from GD runs
     leading = {n: time_to_learn(n) for n in (2, 3, 4)}
-    _check(checks, "N = 3: t ~ 1/(s σ0^{1/3}) as σ0 → 0 (derived leading term)",
+    record_check(checks, "N = 3: t ~ 1/(s σ0^{1/3}) as σ0 → 0 (derived leading term)",
            str(leading[3].leading), "1/(s*sigma_0**(1/3))",
            str(leading[3].leading) == "1/(s*sigma_0**(1/3))")
-    _check(checks, "N = 2: t ~ ln(1/σ0)/(2s), the σ0 → 0 limit of Saxe's t formula",
+    record_check(checks, "N = 2: t ~ ln(1/σ0)/(2s), the σ0 → 0 limit of Saxe's t formula",
            str(leading[2].leading), "-log(sigma_0)/(2*s)",
            str(leading[2].leading) == "-log(sigma_0)/(2*s)")
     s0s = [1e-3, 3e-4, 1e-4] if quick else [1e-3, 3e-4, 1e-4, 3e-5, 1e-5]
@@ -124,17 +120,17 @@ def main(out: Path, *, quick: bool = False) -> dict:
         exact = [leading[n].evaluate(target=1, sigma0=v) for v in s0s]
         # the exact exponent over this range (finite-σ0 corrections included)
         ex_slope = fit_slope(s0s, exact)
-        _check(checks, f"N = {n}: fitted exponent of the GD time to learn vs σ0 (exact law)",
+        record_check(checks, f"N = {n}: fitted exponent of the GD time to learn vs σ0 (exact law)",
                slope, ex_slope, abs(slope - ex_slope) < 0.02, 0.02)
-        _check(checks, f"N = {n}: exponent of the exact law → −(N−2)/N", ex_slope, -(n - 2) / n,
+        record_check(checks, f"N = {n}: exponent of the exact law → −(N−2)/N", ex_slope, -(n - 2) / n,
                abs(ex_slope + (n - 2) / n) < 0.06, 0.06)
         rel = max(abs(a - b) / b for a, b in zip(ts, exact))
-        _check(checks, f"N = {n}: GD (h = 0.02) vs exact time to learn, max relative difference",
+        record_check(checks, f"N = {n}: GD (h = 0.02) vs exact time to learn, max relative difference",
                rel, 0.0, rel < 0.02, 0.02)
     deep = [1e-12, 1e-11, 1e-10]
     for n in (3, 4, 6):
         sl = fit_slope(deep, [time_to_learn(n).evaluate(target=1, sigma0=v) for v in deep])
-        _check(checks, f"N = {n}: exponent of the exact time at σ0 ~ 1e-11", sl, -(n - 2) / n,
+        record_check(checks, f"N = {n}: exponent of the exact time at σ0 ~ 1e-11", sl, -(n - 2) / n,
                abs(sl + (n - 2) / n) < 0.01, 0.01)
     fig = splots.error_rates(s0s, [gd_times[3], gd_times[4]], ["N=3 (GD)", "N=4 (GD)"],
                              [fit_slope(s0s, gd_times[3]), fit_slope(s0s, gd_times[4])],
@@ -149,23 +145,23 @@ def main(out: Path, *, quick: bool = False) -> dict:
         tl = time_to_learn(n)
         t1, t2 = tl.evaluate(target=3, sigma0=1e-6), tl.evaluate(target=1, sigma0=1e-6)
         sep[n] = (t2 - t1) / tl.transition_width(target=1)
-        _check(checks, f"N = {n}: the s = 1 mode is learned after the s = 3 mode "
+        record_check(checks, f"N = {n}: the s = 1 mode is learned after the s = 3 mode "
                "(time ratio → 3 as σ0 → 0)", t2 / t1, 3.0, 1.5 < t2 / t1 < 3.5)
-    _check(checks, "separation (gap between modes / transition width) grows with depth",
+    record_check(checks, "separation (gap between modes / transition width) grows with depth",
            [round(sep[n], 2) for n in (2, 3, 4)], "increasing", sep[2] < sep[3] < sep[4])
 
     # 5. finite step size: first-order modified singular-value flow (BEA on the layers)
     bridge = {}
     for n in (2, 3):
         fs = finite_step_flow(n, 1)
-        _check(checks, f"N = {n}: concrete BEA reduction = symbolic-depth instantiation",
+        record_check(checks, f"N = {n}: concrete BEA reduction = symbolic-depth instantiation",
                fs.agrees, True, fs.agrees and fs.invariant)
         rep = ibsym.verify(fs.equation, [0.3 ** (1 / n)] * n, T=1.0,
                            steps=[0.04, 0.02, 0.01, 0.005])
-        _check(checks, f"N = {n}: ibsym.verify of GD's modified equation on the layers",
+        record_check(checks, f"N = {n}: ibsym.verify of GD's modified equation on the layers",
                [round(s, 3) for s in rep.slopes], [1, 2], rep.passed, 0.15)
         chk = finite_step_check(n, 1.0, sigma0=0.3, T=2.0)
-        _check(checks, f"N = {n}: σ-level error order without / with h F_1",
+        record_check(checks, f"N = {n}: σ-level error order without / with h F_1",
                [round(chk.slope0, 3), round(chk.slope1, 3)], [1, 2],
                abs(chk.slope0 - 1) < 0.1 and abs(chk.slope1 - 2) < 0.15, [0.1, 0.15])
         bridge[n] = (fs, rep, chk)
@@ -204,7 +200,6 @@ def main(out: Path, *, quick: bool = False) -> dict:
                       out / "learning_curves.json")
     files.append("learning_curves.json")
 
-    bad = [c for c in checks if not c["ok"]]
     summary = (f"dsolve gives Saxe's logistic curve (depth 2) and the exponential (depth 1); SymPy "
                f"integration gives t(σ) for every depth (Lerch Φ for symbolic N), matching u(1), "
                f"u(2), t(0.01→0.5) to 1e-10. GD learning curves converge to them at order "
@@ -217,9 +212,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
     result = {"name": NAME, "title": TITLE, "reference": REFERENCE, "checks": checks,
               "files": files, "summary": summary}
     export.write_json(result, out / "summary.json")
-    if bad:
-        raise OracleMismatch("; ".join(f"{c['name']}: got {c['value']}, expected {c['oracle']}"
-                                       for c in bad))
+    raise_on_failures(checks, NAME)
     return result
 
 

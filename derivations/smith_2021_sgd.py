@@ -30,11 +30,11 @@ from pathlib import Path
 
 import ibsym as ib
 from ibsym import export
-from ibsym.errors import OracleMismatch
 from ibsym.jets import initial_shift
 from ibsym.numerics import compile_gradient, compile_terms, integrate_batch, iterate
 from ibsym.plots.orders import error_orders
 from ibsym.progress import Progress
+from ibsym.reproduce import record_check, check_close, raise_on_failures
 
 NAME = "smith_2021_sgd"
 TITLE = "Implicit regularization of SGD with random reshuffling (Smith, Dherin, Barrett & De 2021)"
@@ -55,19 +55,10 @@ ONE_EPOCH = {"steps": [0.04, 0.02, 0.01, 0.005], "errors": [1.37e-4, 1.99e-5, 2.
              "gd_slope": 2.07, "plain_slope": 1.96}
 
 
-def _check(checks: list, name: str, value, oracle, ok: bool, tolerance=None) -> None:
-    checks.append({"name": name, "value": value, "oracle": oracle, "tolerance": tolerance,
-                   "ok": bool(ok)})
-
 
 def _max_abs_diff(x, y) -> float:
     return max(abs(float(a) - float(b)) for a, b in zip(x, y))
 
-
-def _vector_check(checks: list, name: str, got, oracle, tol: float) -> None:
-    got = [float(v) for v in got]
-    _check(checks, name, [round(v, 7) for v in got], oracle,
-           len(got) == len(oracle) and _max_abs_diff(got, oracle) <= tol, tol)
 
 
 def _slope(steps, errors) -> float:
@@ -78,24 +69,6 @@ def _slope(steps, errors) -> float:
     return sum((a - mx) * (b - my) for a, b in zip(x, y)) / sum((a - mx) ** 2 for a in x)
 
 
-def raise_on_failures(checks: list) -> None:
-    """Raise :class:`OracleMismatch` naming every failed check."""
-    bad = [c for c in checks if not c["ok"]]
-    if bad:
-        raise OracleMismatch(f"{NAME}: " + "; ".join(
-            f"{c['name']}: got {c['value']}, expected {c['oracle']}" for c in bad))
-
-
-def _orders_figure(report, title: str):
-    """``error_orders`` with the step sizes as x tick labels and a title that fits."""
-    fig = error_orders(report, title=title)
-    ax = fig.axes[0]
-    ax.set_xticks(list(report.step_sizes))
-    ax.set_xticklabels([f"{h:g}" for h in report.step_sizes])
-    ax.tick_params(axis="x", which="minor", labelbottom=False)
-    ax.title.set_fontsize(9)
-    fig.tight_layout()
-    return fig
 
 
 def smith_loss() -> ib.Loss:
@@ -166,9 +139,9 @@ def monte_carlo(loss, h: float, T: float, runs: int, rng: SplitMix64) -> dict:
 def check_instance(checks: list, eq) -> None:
     """formulas.md §3 instance at w = (0.7, −0.4), against ``INSTANCE``."""
     vals = eq.evaluate({"w0": W0[0], "w1": W0[1]})["terms"]
-    _vector_check(checks, "instance w=(0.7,−0.4): F_0 = −∇C (formulas.md §3)",
+    check_close(checks, "instance w=(0.7,−0.4): F_0 = −∇C (formulas.md §3)",
                   [-v for v in vals[0]], INSTANCE["grad_C"], 1e-6)
-    _vector_check(checks, "instance: F_1 = −(1/2m) Σ_k H_k g_k (formulas.md §3)",
+    check_close(checks, "instance: F_1 = −(1/2m) Σ_k H_k g_k (formulas.md §3)",
                   [-v for v in vals[1]], INSTANCE["half_mean_Hg"], 1e-6)
 
 
@@ -186,30 +159,30 @@ def main(out: Path, *, quick: bool = False) -> dict:
 
     # 1. derivation and the modified loss ------------------------------------------------
     eq = ib.modified_equation("sgd", loss, order=2)
-    _check(checks, "one update of 'sgd' is an epoch: time m·h per update", eq.tau, m, eq.tau == m)
+    record_check(checks, "one update of 'sgd' is an epoch: time m·h per update", eq.tau, m, eq.tau == m)
     check_instance(checks, eq)
     norms = [(gk.T * gk)[0] for gk in (loss.batch_gradient(k) for k in range(m))]
     penalty = sum(norms) / (4 * m)                              # (1/4m) Σ_k ‖∇Ĉ_k‖²
     diff = [(eq.terms[1][i] + penalty.diff(p)).expand() for i, p in enumerate(loss.params)]
-    _check(checks, "F_1 = −∇[(1/(4m)) Σ_k ‖∇Ĉ_k‖²] exactly (Smith et al.)", [str(x) for x in diff],
+    record_check(checks, "F_1 = −∇[(1/(4m)) Σ_k ‖∇Ĉ_k‖²] exactly (Smith et al.)", [str(x) for x in diff],
            ["0", "0"], all(x == 0 for x in diff))
     ml = eq.modified_loss()
     gap1 = [(ml.potentials[1] - penalty).diff(p).expand() for p in loss.params]
     gap0 = [(ml.potentials[0] - loss.expr).diff(p).expand() for p in loss.params]
-    _check(checks, "derived modified loss C̃ = C + h (1/(4m)) Σ_k ‖∇Ĉ_k‖² (up to constants)",
+    record_check(checks, "derived modified loss C̃ = C + h (1/(4m)) Σ_k ‖∇Ĉ_k‖² (up to constants)",
            ml.text[:160], "C + (h/(4m)) Σ_k ‖∇Ĉ_k‖²",
            ml.valid_order >= 1 and all(x == 0 for x in gap1 + gap0))
     gC = loss.gradient()
     var = sum(((gk - gC).T * (gk - gC))[0] for gk in (loss.batch_gradient(k) for k in range(m)))
     ident = (penalty - (gC.T * gC)[0] / 4 - var / (4 * m)).expand()
-    _check(checks, "= C + (h/4)‖∇C‖² + (h/(4m)) Σ_k ‖∇Ĉ_k − ∇C‖² (formulas.md §3, second form)",
+    record_check(checks, "= C + (h/4)‖∇C‖² + (h/(4m)) Σ_k ‖∇Ĉ_k − ∇C‖² (formulas.md §3, second form)",
            str(ident), "0", ident == 0)
     gd = ib.modified_equation("gd", full, order=2)
     dvar = [(eq.terms[1][i] - gd.terms[1][i] + (var / (4 * m)).diff(p)).expand()
             for i, p in enumerate(loss.params)]
-    _check(checks, "SGD − GD (same C, same h): F_1 differs exactly by −∇ of the variance term",
+    record_check(checks, "SGD − GD (same C, same h): F_1 differs exactly by −∇ of the variance term",
            [str(x) for x in dvar], ["0", "0"], all(x == 0 for x in dvar))
-    _check(checks, "new: F_2 of the mean epoch map is not a gradient field",
+    record_check(checks, "new: F_2 of the mean epoch map is not a gradient field",
            eq.is_gradient_field(2), False, eq.is_gradient_field(2) is False)
     prog.update("derivation")
 
@@ -226,18 +199,18 @@ def main(out: Path, *, quick: bool = False) -> dict:
         e_plain.append(float(abs(fs[:, 1] - mean[1]).max()))
         e_gd.append(float(abs(fg[:, 0] - mean[1]).max()))
     worst = max(abs(x / y - 1) for x, y in zip(e_sgd, ONE_EPOCH["errors"]))
-    _check(checks, "one epoch, mean over orders vs C̃_SGD flow: errors (max-norm, §3 table)",
+    record_check(checks, "one epoch, mean over orders vs C̃_SGD flow: errors (max-norm, §3 table)",
            [float(f"{x:.4g}") for x in e_sgd], ONE_EPOCH["errors"], worst <= 0.02, "2% relative")
 
     def last(e: list[float]) -> float:
         return math.log(e[-2] / e[-1]) / math.log(st[-2] / st[-1])
 
-    _check(checks, "one epoch: slope vs the GD-modified flow (no variance term) ≈ 2.07",
+    record_check(checks, "one epoch: slope vs the GD-modified flow (no variance term) ≈ 2.07",
            round(last(e_gd), 3), ONE_EPOCH["gd_slope"], abs(last(e_gd) - ONE_EPOCH["gd_slope"]) <= 0.02,
            0.02)
-    _check(checks, "one epoch: slope vs the plain gradient flow ≈ 1.96", round(last(e_plain), 3),
+    record_check(checks, "one epoch: slope vs the plain gradient flow ≈ 1.96", round(last(e_plain), 3),
            ONE_EPOCH["plain_slope"], abs(last(e_plain) - ONE_EPOCH["plain_slope"]) <= 0.02, 0.02)
-    _check(checks, "one epoch: local error vs C̃_SGD flow is O(h³)", round(last(e_sgd), 3), 3,
+    record_check(checks, "one epoch: local error vs C̃_SGD flow is O(h³)", round(last(e_sgd), 3), 3,
            abs(last(e_sgd) - 3) <= 0.1, 0.1)
     prog.update("one-epoch table")
 
@@ -245,7 +218,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
     rep = ib.verify(eq, {"w0": W0[0], "w1": W0[1]}, T=0.96 if not quick else 0.48,
                     steps=[0.04, 0.02, 0.01, 0.005])
     for k, s in zip(rep.orders, rep.slopes):
-        _check(checks, f"sgd from (0.7,−0.4): slope of the order-{k} flow"
+        record_check(checks, f"sgd from (0.7,−0.4): slope of the order-{k} flow"
                + (" (order 2 is new)" if k == 2 else ""), s, k + 1,
                s is not None and abs(s - (k + 1)) <= SLOPE_TOL, SLOPE_TOL)
     prog.update("verification")
@@ -275,18 +248,18 @@ def main(out: Path, *, quick: bool = False) -> dict:
                **{f"err_{k}": max(v) for k, v in d.items()}}
         mc_rows.append(row)
         mc_data[h] = (mc, d, fs, fg)
-        _check(checks, f"Monte-Carlo h={h:g} ({runs} seeded shuffles, {mc['epochs']} epochs): the "
+        record_check(checks, f"Monte-Carlo h={h:g} ({runs} seeded shuffles, {mc['epochs']} epochs): the "
                "mean iterate stays within 5 standard errors of the SGD-modified flow (order 2)",
                float(f"{row['err_sgd2']:.3g}"), f"≤ 5 s.e. = {5 * se:.2g}", row["err_sgd2"] <= 5 * se)
-        _check(checks, f"Monte-Carlo h={h:g}: it is ≥ 5× farther from the GD-modified flow (order 2, "
+        record_check(checks, f"Monte-Carlo h={h:g}: it is ≥ 5× farther from the GD-modified flow (order 2, "
                "no variance term)", [float(f"{row['err_gd2']:.3g}"), float(f"{row['err_sgd2']:.3g}")],
                "ratio ≥ 5", row["err_gd2"] >= 5 * row["err_sgd2"])
     if len(steps_mc) >= 3:
         s_sgd = _slope(steps_mc, [r["err_sgd1"] for r in mc_rows])
         s_gd = _slope(steps_mc, [r["err_gd1"] for r in mc_rows])
-        _check(checks, "Monte-Carlo: distance to the order-1 SGD-modified flow shrinks like h² "
+        record_check(checks, "Monte-Carlo: distance to the order-1 SGD-modified flow shrinks like h² "
                "(fitted slope)", round(s_sgd, 3), 2, abs(s_sgd - 2) <= 0.4, 0.4)
-        _check(checks, "Monte-Carlo: distance to the order-1 GD-modified flow shrinks like h only",
+        record_check(checks, "Monte-Carlo: distance to the order-1 GD-modified flow shrinks like h only",
                round(s_gd, 3), 1, abs(s_gd - 1) <= 0.3, 0.3)
     prog.update("Monte-Carlo")
 
@@ -296,7 +269,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
     mb_steps = [0.02, 0.01, 0.005, 0.0025] if quick else [0.01, 0.005, 0.0025, 0.00125]
     rep_mba = ib.verify(mba, {"w0": W0[0], "w1": W0[1]}, T=0.48, steps=mb_steps)
     for k, s in zip(rep_mba.orders, rep_mba.slopes):
-        _check(checks, f"minibatch-adam {ADAM_HYPER} from (0.7,−0.4): slope of the order-{k} "
+        record_check(checks, f"minibatch-adam {ADAM_HYPER} from (0.7,−0.4): slope of the order-{k} "
                "flow (no published oracle)", s, k + 1,
                s is not None and abs(s - (k + 1)) <= SLOPE_TOL, SLOPE_TOL)
     s_mba = initial_shift(mba, list(W0))
@@ -309,25 +282,25 @@ def main(out: Path, *, quick: bool = False) -> dict:
     adam = ib.modified_equation("adam", ib.losses.bilinear(), order=1, hyper=ADAM_HYPER)
     eq_terms = all((x - y).cancel() == 0 for F, G in zip(mb_same.terms, adam.terms)
                    for x, y in zip(F, G))
-    _check(checks, "minibatch-adam with three equal batches = full-batch Adam (F_0, F_1 identical)",
+    record_check(checks, "minibatch-adam with three equal batches = full-batch Adam (F_0, F_1 identical)",
            eq_terms, True, eq_terms)
     s_same = initial_shift(mb_same, [0.5, 1.5])[1]
-    _check(checks, "minibatch-adam with equal batches: s_1 = 0 at (0.5, 1.5), as bias-corrected "
+    record_check(checks, "minibatch-adam with equal batches: s_1 = 0 at (0.5, 1.5), as bias-corrected "
            "Adam (numeric, from the transient)", [float(x) for x in s_same], [0, 0],
            float(abs(s_same).max()) < 1e-9, 1e-9)
-    _check(checks, "new: distinct batches (cyclic order) need an O(h) initial shift: s_1 ≠ 0",
+    record_check(checks, "new: distinct batches (cyclic order) need an O(h) initial shift: s_1 ≠ 0",
            [round(float(x), 6) for x in s_mba[1]], "≠ 0", float(abs(s_mba[1]).max()) > 1e-3)
-    _check(checks, "new: mini-batch Adam's F_0 differs from full-batch Adam on C "
+    record_check(checks, "new: mini-batch Adam's F_0 differs from full-batch Adam on C "
            "(batch-wise normalization)", [round(x, 6) for x in v_mb[0]],
            [round(x, 6) for x in v_fb[0]], _max_abs_diff(v_mb[0], v_fb[0]) > 1e-3)
     prog.update("mini-batch Adam")
 
     # 6. figures -------------------------------------------------------------------------
-    fig = _orders_figure(rep, "SGD, mean over random reshuffling, Smith et al. instance\n"
+    fig = error_orders(rep, title="SGD, mean over random reshuffling, Smith et al. instance\n"
                               "from (0.7, −0.4): global error vs h (order 2 is new)")
     fig.savefig(out / "orders_sgd.png", dpi=120)
     files.append("orders_sgd.png")
-    fig = _orders_figure(rep_mba, "mini-batch Adam (β=0.5, ρ=0.6, ε=0.2), cyclic batches\n"
+    fig = error_orders(rep_mba, title="mini-batch Adam (β=0.5, ρ=0.6, ε=0.2), cyclic batches\n"
                                   "global error vs h (no published oracle)")
     fig.savefig(out / "orders_minibatch_adam.png", dpi=120)
     files.append("orders_minibatch_adam.png")
@@ -409,7 +382,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
                           "minibatch_adam_F_at_w0": v_mb, "full_batch_adam_F_at_w0": v_fb},
               "seconds": round(time.perf_counter() - t_start, 2), "quick": quick}
     export.write_json(result, out / "summary.json")
-    raise_on_failures(checks)
+    raise_on_failures(checks, NAME)
     return result
 
 

@@ -22,10 +22,54 @@ from .errors import InputError, OracleMismatch
 from .export import compile_latex, escape_text, pdflatex_available
 from .progress import Progress
 
-__all__ = ["reproduce", "find_derivations", "DEFAULT_DIR"]
+__all__ = ["reproduce", "find_derivations", "DEFAULT_DIR", "record_check", "check_close",
+           "raise_on_failures"]
 
 #: ``derivations/`` next to the package (a source checkout / editable install).
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "derivations"
+
+
+# -- helpers for derivation scripts: one record per comparison with a published oracle -----
+def record_check(checks: list, name: str, value: Any, oracle: Any, ok: bool,
+                 tolerance: Any = None) -> bool:
+    """Append one oracle comparison ``{"name", "value", "oracle", "tolerance", "ok"}``.
+
+    Examples
+    --------
+    >>> checks = []
+    >>> record_check(checks, "F_0 at (0.5, 1.5)", 0.375, 0.375, True)
+    True
+    >>> checks[0]["ok"]
+    True
+    """
+    checks.append({"name": name, "value": value, "oracle": oracle, "tolerance": tolerance,
+                   "ok": bool(ok)})
+    return bool(ok)
+
+
+def check_close(checks: list, name: str, got: Any, oracle: Any, tol: float) -> bool:
+    """Record a comparison of numbers or vectors with an absolute tolerance.
+
+    Examples
+    --------
+    >>> checks = []
+    >>> check_close(checks, "g", [-0.3750001, -0.125], [-0.375, -0.125], 1e-6)
+    True
+    """
+    vec = isinstance(got, (list, tuple)) or getattr(got, "ndim", 0) > 0
+    g = [float(v) for v in got] if vec else [float(got)]
+    o = list(oracle) if isinstance(oracle, (list, tuple)) else [oracle]
+    ok = len(g) == len(o) and all(abs(a - float(b)) <= tol for a, b in zip(g, o))
+    value = [round(v, 7) for v in g] if vec else round(g[0], 10)
+    return record_check(checks, name, value, oracle, ok, tol)
+
+
+def raise_on_failures(checks: list, name: str | None = None) -> None:
+    """Raise :class:`~ibsym.errors.OracleMismatch` naming every failed comparison."""
+    bad = [c for c in checks if not c["ok"]]
+    if bad:
+        raise OracleMismatch((f"{name}: " if name else "") + "; ".join(
+            f"{c['name']}: got {c['value']}, expected {c['oracle']}" for c in bad))
 
 
 def find_derivations(directory: Path | None = None) -> dict[str, Path]:

@@ -41,7 +41,8 @@ def error_orders(report: Any, *, title: str | None = None) -> Figure:
     ax.minorticks_off()
     ax.set_xlabel("step size h")
     ax.set_ylabel("max error on [T/2, T]")
-    ax.set_title(title or f"{report.optimizer}: global error vs h (dotted: slope k+1)")
+    ax.set_title(title or f"{report.optimizer}: global error vs h (dotted: slope k+1)",
+                 fontsize=9)
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
