@@ -26,7 +26,13 @@ _EPILOG = """examples:
   ibsym derive gd --order 2                         # generic form with nabla L, nabla^2 L ...
   ibsym derive gd --order 3 --loss "(a*b-1)**2/2" --params "a b" --format latex
   ibsym verify gd --loss "(a*b-1)**2/2" --params "a b" --init "a=0.3,b=1.7" --order 3 --json
+  ibsym derive heavy-ball --order 2                 # field, slow manifold, initial value
+  ibsym derive adam --order 1                       # component-wise form, one-norm regimes
+  ibsym derive my_rule.opt --order 2 --loss "(a*b-1)^2/2" --params "a b"   # your optimizer
+  ibsym zeta --weight "normal(0, 1)" --bias "normal(0, 1)"
+  ibsym spectral --depth 3 --target 1 --sigma0 0.01 --t 3
   ibsym reproduce --out ibsym-out
+each command's --help explains it with examples; 'ibsym derive --help' lists the optimizers
 """
 
 
