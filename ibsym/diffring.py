@@ -203,13 +203,24 @@ class DiffRing:
         return e.xreplace(self._back) if self.atoms else e
 
     # -- calculus -------------------------------------------------------------------------
+    def _dgen(self, p: PolyElement, g: int) -> PolyElement:
+        """∂p/∂(generator g), by index (SymPy's ``diff`` looks the generator up by a linear
+        search with costly comparisons, which dominates in many dimensions)."""
+        terms = {}
+        for mon, c in p.items():
+            e = mon[g]
+            if e:
+                terms[mon[:g] + (e - 1,) + mon[g + 1:]] = c * e
+        return self.ring.from_dict(terms) if terms else self.ring.zero
+
     def diff(self, p: PolyElement, i: int) -> PolyElement:
         """∂p/∂θ_i (chain rule through the atoms)."""
-        out = p.diff(self.param_gens[i])
-        for k, g in enumerate(self.atom_gens):
+        out = self._dgen(p, i)
+        n = len(self.params)
+        for k in range(len(self.atom_gens)):
             dk = self._dA[k][i]
             if dk:
-                dp = p.diff(g)
+                dp = self._dgen(p, n + k)
                 if dp:
                     out += dp * dk
         return out
