@@ -190,7 +190,21 @@ def transient_steps(eq: Any, *, tol: float = 1e-16, max_steps: int = 200_000) ->
     return n
 
 
-def initial_shift(eq: Any, theta0: Sequence[float], *, steps: int | None = None) -> np.ndarray:
+def _closed_form_s1(eq: Any, P: PointAlgebra) -> np.ndarray | None:
+    """The closed-form s_1 of :mod:`ibsym.transient` at θ_0, if there is one."""
+    s1 = eq.initial_shift[1] if len(eq.initial_shift) > 1 else None
+    if s1 is None or any(x.has(sp.Sum) for x in s1):
+        return None
+    subs = dict(P.subs)
+    subs.update({p: sp.Float(v, 17) for p, v in zip(eq.params, P.x0)})
+    try:
+        return np.array([float(x.xreplace(subs)) for x in s1])
+    except (TypeError, ValueError):
+        return None
+
+
+def initial_shift(eq: Any, theta0: Sequence[float], *, steps: int | None = None,
+                  closed_form: bool = True) -> np.ndarray:
     """Numeric coefficients s_0..s_k of θ̃(0) = θ_0 + Σ h^j s_j at the point θ_0.
 
     Parameters
@@ -201,6 +215,9 @@ def initial_shift(eq: Any, theta0: Sequence[float], *, steps: int | None = None)
         The true initial parameters (the state starts from the optimizer's ``init``).
     steps : int, optional
         Transient length (default: until the decay n^k r^n < 1e-16).
+    closed_form : bool
+        Use the closed-form s_1 of :mod:`ibsym.transient` when it exists (default);
+        ``False`` computes every coefficient from the transient (an independent check).
 
     Returns
     -------
@@ -238,8 +255,15 @@ def initial_shift(eq: Any, theta0: Sequence[float], *, steps: int | None = None)
         v = w0.get(f, 0)
         true_state[f] = (v._folded() if isinstance(v, SeriesVector)
                          else [P.const(v)] + [P.zero()] * K)
+    first = 1
+    exact = _closed_form_s1(eq, P) if closed_form else None
+    if exact is not None:          # s_1 derived in closed form (ibsym.transient): use it
+        out[1] = exact
+        first = 2
+        if K == 1:
+            return out
     true = run([P.zero()] * (K + 1), true_state)
-    for j in range(1, K + 1):
+    for j in range(first, K + 1):
         delta = [P.zero()] + [out[i] for i in range(1, K + 1)]
         delta[j:] = [P.zero()] * (K + 1 - j)
         state = {}
