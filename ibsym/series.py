@@ -22,6 +22,7 @@ Examples
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -257,14 +258,19 @@ class SeriesVector:
             inv0 = alg.power(alg.power(c[0], sp.Rational(-1, int(r.q))), int(r.q))
             root = alg.power(c[0], r)
         u = SeriesVector.vector(alg, [alg.zero()] + [alg.mul(x, inv0) for x in c[1:]], self.order)
-        acc = SeriesVector.vector(alg, [alg.const(1)], self.order)
-        term = acc
+        # root · Σ_k binom(r, k) u^k, u = O(h): coefficient lists, no intermediate objects
+        out = [root] + [alg.zero() for _ in range(self.order)]
+        term = u
         for k in range(1, self.order + 1):
-            term = term._elementwise_mul(u)
             if all(alg.is_zero(x) for x in term.coeffs):
                 break
-            acc = acc + term * sp.binomial(r, k)
-        return acc._elementwise_mul(SeriesVector.vector(alg, [root], self.order))
+            b = _binomial(r, k)
+            for n in range(k, self.order + 1):
+                if not alg.is_zero(term.coeffs[n]):
+                    out[n] = alg.add(out[n], alg.scale(b, alg.mul(term.coeffs[n], root)))
+            if k < self.order:
+                term = term._elementwise_mul(u)
+        return SeriesVector.vector(alg, out, self.order)
 
     def sqrt(self) -> "SeriesVector":
         """Coordinate-wise square root."""
@@ -300,6 +306,11 @@ class Gradient:
 
     def __call__(self, x: "SeriesVector", batch: int | None = None) -> "SeriesVector":
         return grad(x, batch)
+
+
+@functools.lru_cache(maxsize=256)
+def _binomial(r: sp.Rational, k: int) -> sp.Rational:
+    return sp.binomial(r, k)
 
 
 def _exponent(r: Any) -> sp.Rational:
