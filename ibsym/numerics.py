@@ -154,8 +154,12 @@ class RingEvaluator:
         self.levels = [(int(np.searchsorted(deg, D)), int(np.searchsorted(deg, D, "right")))
                        for D in range(1, int(deg.max()) + 1)] if len(deg) > 1 else []
         self.n_mon = len(order)
+        self._steps = [(a, b, self.parent[a:b].copy(), self.gen[a:b].copy())
+                       for a, b in self.levels]
         self.C = sparse.csr_matrix((vals, ([r for r in rows], [pos[c] for c in cols])),
                                    shape=(len(outputs), self.n_mon))
+        if self.C.shape[0] * self.C.shape[1] <= 100_000:   # small: a dense product is faster
+            self.C = self.C.toarray()
 
     def __call__(self, Y: np.ndarray) -> np.ndarray:
         Y = np.asarray(Y, dtype=float)
@@ -164,8 +168,8 @@ class RingEvaluator:
         G = Y2 if self._atoms is None else np.vstack([Y2, self._atoms(Y2)])
         M = np.empty((self.n_mon, Y2.shape[1]))
         M[0] = 1.0
-        for a, b in self.levels:
-            M[a:b] = M[self.parent[a:b]] * G[self.gen[a:b]]
+        for a, b, par, gen in self._steps:
+            np.multiply(M.take(par, axis=0), G.take(gen, axis=0), out=M[a:b])
         out = self.C @ M
         return out.reshape((self.C.shape[0],) + batch)
 
