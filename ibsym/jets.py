@@ -77,14 +77,19 @@ class _Jet:
                 self.tensors[m][(c,) + perm] = v
         self.d, self.order = d, order
 
-    def value(self) -> np.ndarray:
-        return self.tensors[0].copy()
+    def value(self, batch: int | None = None) -> np.ndarray:
+        v = self.tensors[0]
+        return v.copy() if batch is None else np.repeat(v[:, None], batch, axis=1)
 
     def taylor(self, deltas: Sequence[Any], order: int) -> list[np.ndarray]:
-        """[h^0..h^order] coefficients of V(θ_0 + Σ_{p≥1} h^p δ_p)."""
-        out = [self.tensors[0].copy()] + [np.zeros(self.d) for _ in range(order)]
+        """[h^0..h^order] coefficients of V(θ_0 + Σ_{p≥1} h^p δ_p).
+
+        The δ_p are vectors (d,) or batches of vectors (d, B), one column per run."""
+        batch = next((x.shape[1] for x in deltas[1:] if x is not None and x.ndim == 2), None)
+        shape = (self.d,) if batch is None else (self.d, batch)
+        out = [self.value(batch)] + [np.zeros(shape) for _ in range(order)]
         active = [p for p in range(1, min(len(deltas), order + 1))
-                  if deltas[p] is not None and np.any(deltas[p])]
+                  if deltas[p] is not None and deltas[p].any()]
         for m in range(1, min(order, self.order) + 1):
             T = self.tensors[m]
             for powers in itertools.product(active, repeat=m):
@@ -92,8 +97,13 @@ class _Jet:
                 if total > order:
                     continue
                 v = T
-                for p in powers:
-                    v = v @ deltas[p]
+                for n, p in enumerate(powers):
+                    if batch is None:
+                        v = v @ deltas[p]
+                    elif n == 0:
+                        v = np.tensordot(v, deltas[p], axes=([v.ndim - 1], [0]))
+                    else:
+                        v = np.einsum("...ib,ib->...b", v, deltas[p])
                 out[total] = out[total] + v / factorial(m)
         return out
 
@@ -104,7 +114,7 @@ class PointAlgebra(Algebra):
 
     generic = False
 
-    def __init__(self, eq: Any, theta0: Sequence[float], order: int):
+    def __init__(self, eq: Any, theta0: Sequence[float], order: int, batch: int | None = None):
         base = eq._algebra
         if base is None or base.generic:
             raise InputError("numeric jets need a concrete loss")
@@ -116,6 +126,8 @@ class PointAlgebra(Algebra):
             raise InputError(f"give values for hyper-parameter(s) "
                              f"{', '.join(sorted(map(str, free)))} to compute the initial value")
         self.order = order
+        self.batch = batch            # vectors are (d,) or, for several runs at once, (d, B)
+        self._shape = (self.d,) if batch is None else (self.d, batch)
         self._grad = _Jet(base, base.grad(), order, self.x0, self.subs)
         self.batches = base.batches
         self._bgrad = [_Jet(base, g, order, self.x0, self.subs) for g in base._bgrad]
@@ -125,7 +137,7 @@ class PointAlgebra(Algebra):
         return _Jet(self.base, field, order, self.x0, self.subs)
 
     def zero(self) -> np.ndarray:
-        return np.zeros(self.d)
+        return np.zeros(self._shape)
 
     def add(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a + b
@@ -139,7 +151,7 @@ class PointAlgebra(Algebra):
         return not a.any()
 
     def grad(self) -> np.ndarray:
-        return self._grad.value()
+        return self._grad.value(self.batch)
 
     def grad_taylor(self, deltas: Sequence[Any], order: int,
                     batch: int | None = None) -> list[np.ndarray]:
@@ -161,10 +173,11 @@ class PointAlgebra(Algebra):
         return a ** r
 
     def const(self, c: Any) -> np.ndarray:
-        return np.full(self.d, float(sp.sympify(c).xreplace(self.subs)))
+        return np.full(self._shape, float(sp.sympify(c).xreplace(self.subs)))
 
     def identity(self) -> np.ndarray:
-        return self.x0.copy()
+        return self.x0.copy() if self.batch is None else \
+            np.repeat(self.x0[:, None], self.batch, axis=1)
 
 
 def transient_steps(eq: Any, *, tol: float = 1e-16, max_steps: int = 200_000) -> int:
@@ -227,6 +240,62 @@ def initial_shift(eq: Any, theta0: Sequence[float], *, steps: int | None = None,
     out = np.zeros((K + 1, d))
     if not eq.has_memory or K == 0:
         return out
+    first = 1
+    if closed_form:
+        exact = _closed_form_s1(eq, PointAlgebra(eq, theta0, 0))
+        if exact is not None:      # s_1 derived in closed form (ibsym.transient): use it
+            out[1] = exact
+            first = 2
+            if K == 1:
+                return out
+    # both runs at once: column 0 starts at θ_0 with the true state, column 1 on the manifold
+    P = PointAlgebra(eq, theta0, K, batch=2)
+    opt = eq.optimizer
+    names = opt.state_names
+    N = steps or transient_steps(eq)
+    manifold = {f: [P.jet(m, K - i) for i, m in enumerate(ms)] for f, ms in eq._raw_manifold}
+    hp = {k: float(v) for k, v in opt.numeric_hyper().items()} if opt.hyper else {}
+
+    def run(start: list[np.ndarray], state: dict[str, list[np.ndarray]]) -> np.ndarray:
+        """h^1..h^K coefficients of θ_n (both columns) for n = N − 1 and N."""
+        theta = SeriesVector(P, HSeries.const(1, K), start)
+        st = {f: SeriesVector.vector(P, state[f], K) for f in names}
+        h = HSeries.h(K)
+        hist = []
+        for n in range(N):
+            theta, st = opt.update(theta, st, Gradient(P.batches), h, hp)
+            if n >= N - 2:
+                hist.append(np.array(theta.displacement()[1:]))
+        return np.array(hist)                     # (2, K, d, 2)
+
+    th0 = SeriesVector.point(P, K)
+    w0 = opt.init(th0, Gradient(P.batches), hp) if opt.init is not None else {}
+    true_state = {}
+    for f in names:
+        v = w0.get(f, 0)
+        true_state[f] = (v._folded() if isinstance(v, SeriesVector)
+                         else [P.const(v)] + [P.zero()] * K)
+    for j in range(first, K + 1):
+        delta = [P.zero() for _ in range(K + 1)]
+        for i in range(1, j):
+            delta[i][:, 1] = out[i]                # the manifold run starts at θ_0 + Σ_{i<j} h^i s_i
+        state = {}
+        for f in names:
+            coeffs = [P.zero() for _ in range(K + 1)]
+            for i, jet in enumerate(manifold[f]):
+                tay = jet.taylor(delta, K - i)
+                for p in range(K + 1 - i):
+                    coeffs[i + p] = coeffs[i + p] + tay[p]
+            state[f] = [np.stack([t[:, 0], m[:, 1]], axis=1)
+                        for t, m in zip(true_state[f], coeffs)]
+        hist = run(delta, state)
+        diff = hist[:, j - 1, :, 0] - hist[:, j - 1, :, 1]
+        scale = 1.0 + float(np.max(np.abs(hist[-1, j - 1, :, 0])))
+        if np.max(np.abs(diff[-1] - diff[0])) > 1e-9 * scale:
+            raise InputError(f"the initial-value coefficient s_{j} did not converge within "
+                             f"{N} steps of the transient; raise steps=")
+        out[j] = diff[-1]
+    return out
     P = PointAlgebra(eq, theta0, K)
     opt = eq.optimizer
     names = opt.state_names
