@@ -25,7 +25,7 @@ Matrix([
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from math import factorial
 from typing import Any
 

@@ -272,7 +272,7 @@ class ModifiedEquation(Result):
             return []
         big_o = f" + O({h_power_text(self.order + 1)})"
         shift = self._series_text(self.initial_shift, skip_zero=True)
-        lines = [f"θ̃(0) = θ_0" + ("" if shift == "0" else " + " + shift) + big_o
+        lines = ["θ̃(0) = θ_0" + ("" if shift == "0" else " + " + shift) + big_o
                  + "   (initial value of the modified flow; the state starts off its manifold)"]
         if self.shift_note:
             lines.append("  " + self.shift_note)

@@ -36,11 +36,9 @@ import numpy as np
 import sympy as sp
 
 from .algebras import Algebra
-from .bea import _call_update
 from .errors import InputError
 from .numerics import RingEvaluator
 from .series import Gradient, HSeries, SeriesVector
-from .transient import initial_state
 
 __all__ = ["PointAlgebra", "initial_shift", "transient_steps"]
 

@@ -35,7 +35,7 @@ ibsym.errors.InputError: unknown optimizer 'adamw'; choose one of: adam, gd, hea
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 

@@ -35,12 +35,12 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .densities import B, Distribution, Initialization, W
+from .densities import B, Distribution, Initialization
 from .errors import InputError
 from .progress import Progress
 from .results import Result
 from .splines import SplineSolution, solve_variational, smoothing_path
-from .zeta import X, CurvaturePenalty, DesignedInitialization
+from .zeta import X, DesignedInitialization
 
 __all__ = ["sample_initialization", "sample_distribution", "empirical_zeta", "train_networks",
            "TrainingRun", "width_sweep", "WidthSweep", "fit_slope", "trajectory_comparison",

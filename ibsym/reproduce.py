@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import sys
 import time
 import traceback
 from collections.abc import Sequence

@@ -43,7 +43,7 @@ dσ/dt = 2*sigma*(s - sigma)
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import mpmath

@@ -35,9 +35,8 @@ Examples
 """
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from math import factorial
 from typing import Any
 
 import sympy as sp

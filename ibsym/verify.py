@@ -40,9 +40,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import sympy as sp
 
-from .errors import DivergenceError, InputError, IntegrationError
+from .errors import DivergenceError, InputError
 from .export import latex_document
 from .jets import initial_shift
 from .numerics import compile_gradient, compile_terms, integrate_batch, iterate

@@ -7,7 +7,7 @@ import sympy as sp
 import ibsym as ib
 from ibsym.errors import InputError
 from ibsym.jets import initial_shift
-from ibsym.trees import LEAF, Combination
+from ibsym.trees import LEAF
 
 beta, rho, eps = (sp.Symbol(n, positive=True) for n in ("beta", "rho", "eps"))
 HG = ((),)  # the tree ∇²L∇L

@@ -1,10 +1,8 @@
 from fractions import Fraction
 
-import pytest
 import sympy as sp
 
 import ibsym as ib
-from ibsym.errors import InputError
 from ibsym.trees import Combination
 
 GRAD_NORM = ((),)  # free tree with two nodes: ‖∇L‖²

@@ -7,7 +7,6 @@ from ibsym.densities import independent, normal, parse_joint, rademacher, unifor
 from ibsym.errors import InputError
 from ibsym.relu_nets import (SLOPE_INTERVAL, fit_slope, sample_initialization, train_networks,
                              trajectory_comparison, width_sweep, zeta_monte_carlo)
-from ibsym.splines import solve_variational
 from ibsym.zeta import X, curvature_penalty, design_initialization
 
 XD = np.array([-1.5, -0.8, -0.2, 0.5, 1.1, 1.7])

@@ -6,7 +6,6 @@ import json
 import sys
 
 from ..bea import modified_equation
-from ..errors import InputError
 from ..parsing import parse_assignments, parse_number
 from ._common import (add_problem_arguments, check_order, loss_from_args, optimizer_from_args,
                       optimizer_help)
