@@ -39,7 +39,7 @@ from .optimizers import Optimizer, hyper_symbol
 
 __all__ = ["compile_terms", "compile_gradient", "compile_hessian", "compile_vector",
            "iterate", "integrate_batch", "stability_threshold", "CompiledTerms",
-           "NumericGradient", "RingEvaluator"]
+           "NumericGradient", "RingEvaluator", "update_stability_threshold"]
 
 
 def _numeric_subs(opt: Optimizer) -> dict[sp.Symbol, float]:
@@ -239,6 +239,92 @@ def stability_threshold(loss: Loss, theta: np.ndarray) -> float:
     return 2.0 / lam if lam > 0 else float("inf")
 
 
+class _QuadraticModel:
+    """∇ of the local quadratic model ½(θ − θ_0)ᵀH(θ − θ_0), as a gradient oracle."""
+
+    batches = 0
+
+    def __init__(self, H: np.ndarray, theta0: np.ndarray):
+        self.H, self.theta0 = H, theta0
+
+    def __call__(self, x: np.ndarray, batch: int | None = None) -> np.ndarray:
+        return self.H @ (np.asarray(x, dtype=float) - self.theta0)
+
+
+def update_stability_threshold(optimizer: Optimizer, loss: Loss, theta: Sequence[float],
+                               *, hmax: float = 1e6) -> float:
+    """Largest step h for which the optimizer's own update, linearized at θ on the local
+    quadratic model of the loss (state at its fixed point), has spectral radius ≤ 1.
+
+    GD gives 2/λ_max(∇²L); heavy ball (2 + 2β)/λ_max; Nesterov (2 + 2β)/((1 + 2β)λ_max)
+    (formulas.md §8) -- all read off the same update rule that is iterated.  Returns inf
+    when no step is unstable up to ``hmax`` and nan when the update cannot be linearized.
+
+    Examples
+    --------
+    >>> from ibsym import losses, get_optimizer
+    >>> loss = losses.quadratic([[10, 0], [0, 1]])
+    >>> round(update_stability_threshold(get_optimizer("heavy-ball", beta=0.5), loss, [1, 1]), 6)
+    0.3
+    """
+    th0 = np.asarray(theta, dtype=float)
+    Hm = compile_hessian(loss)(th0)
+    Hm = 0.5 * (Hm + Hm.T)
+    lam = float(np.max(np.abs(np.linalg.eigvalsh(Hm))))
+    if lam == 0:
+        return float("inf")
+    q = _QuadraticModel(Hm, th0)
+    hp = optimizer.numeric_hyper() if optimizer.hyper else {}
+    names = optimizer.state_names
+    with np.errstate(all="ignore"):
+        state = optimizer.init(th0, q, hp) if optimizer.init is not None else {}
+        for _ in range(5000):           # the state relaxes to its fixed point (h = 0)
+            _, new = optimizer.update(th0, state, q, 0.0, hp)
+            done = all(np.allclose(new[f], state[f], rtol=0, atol=1e-14) for f in names)
+            state = new
+            if done:
+                break
+    d = len(th0)
+    z0 = np.concatenate([th0] + [np.asarray(state[f], dtype=float) for f in names])
+
+    def step(z: np.ndarray, h: float) -> np.ndarray:
+        st = {f: z[d * (i + 1): d * (i + 2)] for i, f in enumerate(names)}
+        th, new = optimizer.update(z[:d], st, q, h, hp)
+        return np.concatenate([np.asarray(th, dtype=float)]
+                              + [np.asarray(new[f], dtype=float) for f in names])
+
+    def radius(h: float) -> float:
+        n = len(z0)
+        J = np.empty((n, n))
+        with np.errstate(all="ignore"):
+            for k in range(n):
+                e = np.zeros(n)
+                e[k] = 1e-6 * (1.0 + abs(z0[k]))
+                J[:, k] = (step(z0 + e, h) - step(z0 - e, h)) / (2 * e[k])
+        if not np.all(np.isfinite(J)):
+            return float("nan")
+        return float(np.max(np.abs(np.linalg.eigvals(J))))
+
+    lo, h = 0.0, 1e-3 / lam
+    while h < hmax:
+        r = radius(h)
+        if r != r:
+            return float("nan")
+        if r > 1 + 1e-9:
+            break
+        lo, h = h, h * 2
+    else:
+        return float("inf")
+    hi = h
+    for _ in range(50):
+        mid = 0.5 * (lo + hi)
+        if radius(mid) > 1 + 1e-9:
+            hi = mid
+        else:
+            lo = mid
+    return lo
+
+
 def iterate(optimizer: Optimizer, loss: Loss, theta0: Sequence[float], h: float, steps: int,
             *, grad: Callable | None = None, blowup: float = 1e8) -> np.ndarray:
     """Run the optimizer's own update rule numerically.
@@ -268,10 +354,13 @@ def iterate(optimizer: Optimizer, loss: Loss, theta0: Sequence[float], h: float,
         th, state = (res if isinstance(res, tuple) else (res, {}))
         th = np.asarray(th, dtype=float)
         if not np.all(np.isfinite(th)) or np.linalg.norm(th) > scale:
-            thr = stability_threshold(loss, out[0])
+            thr = update_stability_threshold(optimizer, loss, out[0])
+            if thr != thr:            # the update could not be linearized: GD's bound
+                thr = stability_threshold(loss, out[0])
             raise DivergenceError(
                 f"{optimizer.name} iterates diverged at h={h:g} (step {n + 1}); local stability "
-                f"threshold 2/λ_max(∇²L(θ0)) ≈ {thr:.4g} -- try h < {thr:.4g}")
+                f"threshold (where the update linearized at θ0 reaches spectral radius 1; for "
+                f"GD 2/λ_max(∇²L(θ0))) ≈ {thr:.4g} -- try h < {thr:.4g}")
         out[n + 1] = th
     return out
 

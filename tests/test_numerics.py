@@ -80,3 +80,26 @@ def test_paths_follow_epochs_and_start_from_the_derived_initial_value():
     # halving h: the shifted order-1 flow gains a factor 4 (O(h²)), the unshifted only 2
     assert err(0.01, True) / err(0.005, True) > 3.4
     assert err(0.01, False) / err(0.005, False) < 2.4
+
+
+@pytest.mark.parametrize("name, hyper, oracle", [
+    # formulas.md §8 (edge of stability), λ_max = 10, β = 0.5
+    ("gd", {}, 2 / 10),
+    ("heavy-ball", {"beta": 0.5}, (2 + 2 * 0.5) / 10),
+    ("nesterov", {"beta": 0.5}, (2 + 2 * 0.5) / ((1 + 2 * 0.5) * 10)),
+    ("nesterov-pytorch", {"beta": 0.5}, (2 + 2 * 0.5) / ((1 + 2 * 0.5) * 10)),
+    ("heavy-ball-ema", {"beta": 0.5}, (2 + 2 * 0.5) / ((1 - 0.5) * 10)),
+    # Adam with its preconditioner frozen at √ε (gradient 0): (2 + 2β)/(1 − β) · √ε/λ
+    ("adam", {"beta": 0.9, "rho": 0.999, "eps": 1e-2}, 3.8 / 0.1 * 0.1 / 10),
+])
+def test_stability_thresholds_read_off_the_update_rule(name, hyper, oracle):
+    from ibsym.numerics import update_stability_threshold
+    loss = ib.losses.quadratic([[10, 0], [0, 1]])
+    thr = update_stability_threshold(ib.get_optimizer(name, **hyper), loss, [1.0, 1.0])
+    assert thr == pytest.approx(oracle, rel=1e-7)
+
+
+def test_divergent_momentum_reports_its_own_threshold():
+    loss = ib.Loss.parse("5*x^2 + y^2/2", "x y")
+    with pytest.raises(DivergenceError, match=r"≈ 0.3 .*try h < 0.3"):
+        iterate(ib.get_optimizer("heavy-ball", beta=0.5), loss, [1.0, 1.0], 0.4, 400)
