@@ -1,4 +1,4 @@
-"""Benchmark: the vectorized width sweep of ``ibsym.relu_nets`` vs a per-neuron Python loop.
+"""Benchmark: the vectorized width sweep of ``ibsym.wide_relu.networks`` vs a per-neuron Python loop.
 
 Runs the width sweep of ``derivations/jin_montufar_2023_gaussian.py`` (widths 64..4096,
 4 seeds, 4000 full-batch GD steps, all networks trained at once) and times it (wall and
@@ -21,9 +21,9 @@ import time
 
 import numpy as np
 
-from ibsym.densities import independent, normal
-from ibsym.relu_nets import sample_initialization, width_sweep
-from ibsym.zeta import curvature_penalty
+from ibsym.wide_relu.densities import independent, normal
+from ibsym.wide_relu.networks import sample_initialization, width_sweep
+from ibsym.wide_relu.zeta import curvature_penalty
 
 X = np.array([-1.5, -0.8, -0.2, 0.5, 1.1, 1.7])
 Y = np.array([0.6, -0.3, 0.4, 0.9, -0.2, 0.3])

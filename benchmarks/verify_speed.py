@@ -1,4 +1,4 @@
-"""Verification speed: ibsym.verify against plain sympy.lambdify + solve_ivp, same run.
+"""Verification speed: ibsym.numeric.verify against plain sympy.lambdify + solve_ivp, same run.
 
 Both compute the same sweep (4 step sizes × orders 0..k, DOP853, identical tolerances,
 the optimizer's own iterates from its true initial state, the same derived initial value
@@ -22,7 +22,7 @@ import sympy as sp
 from scipy.integrate import solve_ivp
 
 import ibsym as ib
-from ibsym.numerics import iterate
+from ibsym.numeric.kernels import iterate
 
 STEPS = [0.04, 0.02, 0.01, 0.005]
 
@@ -62,7 +62,7 @@ def run(name, eq, theta0, T=1.0, steps=STEPS, repeat=7):
     shift = np.array(rep.initial_shift)
     t_base, err = best(lambda: baseline(eq, theta0, T, steps, rep.rtol, shift), repeat)
     agree = np.max(np.abs(np.log10(err) - np.log10(np.array(rep.errors))))
-    print(f"{name}: ibsym.verify {t_ib:.3f} s | lambdify + solve_ivp (Python RHS) {t_base:.3f} s"
+    print(f"{name}: ibsym.numeric.verify {t_ib:.3f} s | lambdify + solve_ivp (Python RHS) {t_base:.3f} s"
           f" | speed-up {t_base / t_ib:.1f}x | slopes {[round(s, 3) for s in rep.slopes]} | "
           f"max |log10 error difference| {agree:.1e}", flush=True)
 

@@ -7,7 +7,7 @@ the end-to-end dynamics of S. Arora, N. Cohen, E. Hazan, ICML 2018 (Thm 1).  Ora
 ``../shared/formulas.md`` §5.1–5.3 (the published flows, compared symbolically; the d = 3,
 N = 3 instance: layerwise vs end-to-end flow, u_rᵀẆv_r = (1.16983216, −0.0741482, 0.31104431),
 A_12, A_13, A_23 = −0.20404, 0.17351, 1.33853).  The flows are *derived* by SymPy
-(:mod:`ibsym.spectral`); GD runs are NumPy (:mod:`ibsym.factorization`).
+(:mod:`ibsym.deep_linear.spectral`); GD runs are NumPy (:mod:`ibsym.deep_linear.factorization`).
 
 Beyond the paper: the GD error against the derived trajectories (fitted order 1 in h), the
 flow law along GD from near-balanced Gaussian initializations (error ∝ α², the imbalance),
@@ -19,12 +19,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ibsym import export
-from ibsym.factorization import (completion_experiment, end_to_end_check, imbalance_sweep,
+from ibsym.core import export
+from ibsym.deep_linear.factorization import (completion_experiment, end_to_end_check, imbalance_sweep,
                                  perturbation_experiment, seeded_completion_instance,
                                  sensing_experiment, trajectory_sweep)
 from ibsym.plots import spectral as splots
-from ibsym.spectral import end_to_end_dynamics, singular_value_flow
+from ibsym.deep_linear.spectral import end_to_end_dynamics, singular_value_flow
 from ibsym.reproduce import record_check, raise_on_failures
 
 NAME = "arora_2019_deep_matrix_factorization"

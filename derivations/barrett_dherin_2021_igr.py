@@ -19,8 +19,9 @@ from fractions import Fraction
 from pathlib import Path
 
 import ibsym as ib
-from ibsym import export, trees
-from ibsym.numerics import paths
+from ibsym.core import export
+from ibsym.bea.procedure import trees
+from ibsym.numeric.kernels import paths
 from ibsym.plots.orders import error_orders, trajectories
 from ibsym.reproduce import record_check, raise_on_failures
 

@@ -34,14 +34,14 @@ from fractions import Fraction
 from pathlib import Path
 
 import ibsym as ib
-from ibsym import export
-from ibsym.componentwise import componentwise_equation
-from ibsym.jets import initial_shift
-from ibsym.notation import coefficient_text
-from ibsym.numerics import compile_gradient, paths
-from ibsym.optimizers import hyper_symbol
+from ibsym.core import export
+from ibsym.bea.componentwise import componentwise_equation
+from ibsym.numeric.jets import initial_shift
+from ibsym.core.notation import coefficient_text
+from ibsym.numeric.kernels import compile_gradient, paths
+from ibsym.bea.optimizers import hyper_symbol
 from ibsym.plots.orders import error_orders
-from ibsym.progress import Progress
+from ibsym.core.progress import Progress
 from ibsym.reproduce import record_check, check_close, raise_on_failures
 
 NAME = "cattaneo_2024_adam"

@@ -17,13 +17,13 @@ import math
 import sys
 from pathlib import Path
 
-from ibsym import export
-from ibsym.densities import independent, normal
-from ibsym.parsing import parse_expression
+from ibsym.core import export
+from ibsym.wide_relu.densities import independent, normal
+from ibsym.core.parsing import parse_expression
 from ibsym.plots import zeta as zplots
-from ibsym.relu_nets import train_networks, zeta_monte_carlo
-from ibsym.splines import solve_variational, zeta_function
-from ibsym.zeta import X, curvature_penalty, design_initialization
+from ibsym.wide_relu.networks import train_networks, zeta_monte_carlo
+from ibsym.wide_relu.splines import solve_variational, zeta_function
+from ibsym.wide_relu.zeta import X, curvature_penalty, design_initialization
 from ibsym.reproduce import record_check, raise_on_failures
 
 NAME = "jin_montufar_2023_designed_penalty"

@@ -19,13 +19,13 @@ import math
 import sys
 from pathlib import Path
 
-from ibsym import export
-from ibsym.densities import independent, normal
+from ibsym.core import export
+from ibsym.wide_relu.densities import independent, normal
 from ibsym.plots import zeta as zplots
-from ibsym.relu_nets import SLOPE_INTERVAL, train_networks, trajectory_comparison, width_sweep, \
+from ibsym.wide_relu.networks import SLOPE_INTERVAL, train_networks, trajectory_comparison, width_sweep, \
     zeta_monte_carlo
-from ibsym.splines import solve_variational, zeta_function
-from ibsym.zeta import curvature_penalty
+from ibsym.wide_relu.splines import solve_variational, zeta_function
+from ibsym.wide_relu.zeta import curvature_penalty
 from ibsym.reproduce import record_check, raise_on_failures
 
 NAME = "jin_montufar_2023_gaussian"

@@ -17,12 +17,12 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
-from ibsym import export
-from ibsym.densities import independent, rademacher, uniform
+from ibsym.core import export
+from ibsym.wide_relu.densities import independent, rademacher, uniform
 from ibsym.plots import zeta as zplots
-from ibsym.relu_nets import train_networks, zeta_monte_carlo
-from ibsym.splines import solve_variational, zeta_function
-from ibsym.zeta import curvature_penalty
+from ibsym.wide_relu.networks import train_networks, zeta_monte_carlo
+from ibsym.wide_relu.splines import solve_variational, zeta_function
+from ibsym.wide_relu.zeta import curvature_penalty
 from ibsym.reproduce import record_check, raise_on_failures
 
 NAME = "jin_montufar_2023_uniform_spline"

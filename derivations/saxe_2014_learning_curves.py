@@ -7,8 +7,8 @@ balanced weights follows ``τ u̇ = N u^{2−2/N}(s − u)``; depth 2 gives the 
 Oracles: ``../shared/formulas.md`` §5.4 (the closed form, the depth-3 antiderivative, the
 instances u(1) = 0.3557124789, u(2) = 2.9457206986 for s = 3, u_0 = 10⁻³, and
 t(0.01 → 0.5) = 2.29755992507 (N = 2), 3.76803678108 (N = 3) for s = 1) and §2.1 (GD's
-first-order modified equation).  Everything is *derived* by :mod:`ibsym.spectral` and checked
-against ODE integration and GD simulation (:mod:`ibsym.factorization`).
+first-order modified equation).  Everything is *derived* by :mod:`ibsym.deep_linear.spectral` and checked
+against ODE integration and GD simulation (:mod:`ibsym.deep_linear.factorization`).
 
 Beyond the paper: the small-initialization law of the time to learn a mode
 (``σ_0^{−(N−2)/N}/((N−2)s)`` for N ≥ 3, fitted from GD runs), the separation of modes that
@@ -22,11 +22,11 @@ import sys
 from pathlib import Path
 
 import ibsym
-from ibsym import export
-from ibsym.factorization import (finite_step_check, fit_slope, predicted_singular_values,
+from ibsym.core import export
+from ibsym.deep_linear.factorization import (finite_step_check, fit_slope, predicted_singular_values,
                                  regression, train, trajectory_sweep)
 from ibsym.plots import spectral as splots
-from ibsym.spectral import finite_step_flow, solve_flow, time_to_learn
+from ibsym.deep_linear.spectral import finite_step_flow, solve_flow, time_to_learn
 from ibsym.reproduce import record_check, raise_on_failures
 
 NAME = "saxe_2014_learning_curves"
@@ -156,9 +156,9 @@ def main(out: Path, *, quick: bool = False) -> dict:
         fs = finite_step_flow(n, 1)
         record_check(checks, f"N = {n}: concrete BEA reduction = symbolic-depth instantiation",
                fs.agrees, True, fs.agrees and fs.invariant)
-        rep = ibsym.verify(fs.equation, [0.3 ** (1 / n)] * n, T=1.0,
+        rep = ibsym.numeric.verify(fs.equation, [0.3 ** (1 / n)] * n, T=1.0,
                            steps=[0.04, 0.02, 0.01, 0.005])
-        record_check(checks, f"N = {n}: ibsym.verify of GD's modified equation on the layers",
+        record_check(checks, f"N = {n}: ibsym.numeric.verify of GD's modified equation on the layers",
                [round(s, 3) for s in rep.slopes], [1, 2], rep.passed, 0.15)
         chk = finite_step_check(n, 1.0, sigma0=0.3, T=2.0)
         record_check(checks, f"N = {n}: σ-level error order without / with h F_1",

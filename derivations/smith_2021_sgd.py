@@ -29,11 +29,11 @@ from fractions import Fraction
 from pathlib import Path
 
 import ibsym as ib
-from ibsym import export
-from ibsym.jets import initial_shift
-from ibsym.numerics import compile_gradient, compile_terms, integrate_batch, iterate
+from ibsym.core import export
+from ibsym.numeric.jets import initial_shift
+from ibsym.numeric.kernels import compile_gradient, compile_terms, integrate_batch, iterate
 from ibsym.plots.orders import error_orders
-from ibsym.progress import Progress
+from ibsym.core.progress import Progress
 from ibsym.reproduce import record_check, check_close, raise_on_failures
 
 NAME = "smith_2021_sgd"
@@ -104,7 +104,7 @@ class SplitMix64:
 
 def flows_at(eq, y0, weights, times):
     """Integrate dθ/dt = Σ_j w_j F_j for each column of ``weights`` from ``y0`` (an array
-    (d,)), returning an array (len(times), d, columns).  (``ibsym.numerics.paths`` uses
+    (d,)), returning an array (len(times), d, columns).  (``ibsym.numeric.kernels.paths`` uses
     t = n h even for epoch optimizers, so epoch times are handled here.)"""
     m = len(weights[0])
     start = y0.reshape(len(y0), 1).repeat(m, axis=1)

@@ -1,6 +1,6 @@
 """``python -m ibsym`` runs the command line."""
 import sys
 
-from .cli import main
+from ibsym.cli import main
 
 sys.exit(main())

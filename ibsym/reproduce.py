@@ -3,7 +3,7 @@
 Each script in ``derivations/`` reproduces one published result with the
 public API.  It defines ``main(out: Path, *, quick: bool = False) -> dict``,
 writes its LaTeX/JSON/PNG files under ``out`` and raises
-:class:`~ibsym.errors.OracleMismatch` when it disagrees with its oracle.
+:class:`~ibsym.core.errors.OracleMismatch` when it disagrees with its oracle.
 :func:`reproduce` runs them (all, or those named), shows progress on stderr,
 and writes ``report.md`` (and ``report.pdf`` when pdflatex is available).
 """
@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, OracleMismatch
-from .export import compile_latex, escape_text, pdflatex_available
-from .progress import Progress
+from ibsym.core.errors import InputError, OracleMismatch
+from ibsym.core.export import compile_latex, escape_text, pdflatex_available
+from ibsym.core.progress import Progress
 
 __all__ = ["reproduce", "find_derivations", "DEFAULT_DIR", "record_check", "check_close",
            "raise_on_failures"]
@@ -64,7 +64,7 @@ def check_close(checks: list, name: str, got: Any, oracle: Any, tol: float) -> b
 
 
 def raise_on_failures(checks: list, name: str | None = None) -> None:
-    """Raise :class:`~ibsym.errors.OracleMismatch` naming every failed comparison."""
+    """Raise :class:`~ibsym.core.errors.OracleMismatch` naming every failed comparison."""
     bad = [c for c in checks if not c["ok"]]
     if bad:
         raise OracleMismatch((f"{name}: " if name else "") + "; ".join(

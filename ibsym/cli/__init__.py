@@ -15,7 +15,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from ..errors import IbsymError, InputError, OracleMismatch
+from ibsym.core.errors import IbsymError, InputError, OracleMismatch
 
 __all__ = ["main", "COMMANDS", "build_parser"]
 
@@ -38,7 +38,7 @@ each command's --help explains it with examples; 'ibsym derive --help' lists the
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level argument parser with every subcommand registered."""
-    from .. import __version__
+    from ibsym import __version__
     parser = argparse.ArgumentParser(
         prog="ibsym",
         description="Derive, verify and export the implicit bias (modified equations, "

@@ -5,10 +5,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
-from ..losses import Loss
-from ..optimizers import OPTIMIZERS, get_optimizer
-from ..parsing import parse_assignments
+from ibsym.core.errors import InputError
+from ibsym.core.losses import Loss
+from ibsym.bea.optimizers import OPTIMIZERS, get_optimizer
+from ibsym.core.parsing import parse_assignments
 
 
 def optimizer_help() -> str:
@@ -74,7 +74,7 @@ def optimizer_from_args(args: argparse.Namespace) -> Any:
         values.update(parse_assignments(item, what="hyper-parameter"))
     name = args.optimizer
     if name.endswith(".opt") or Path(name).is_file():
-        from ..update_rules import load_update_rule
+        from ibsym.bea.update_rules import load_update_rule
         if args.eps_outside or args.no_bias_correction:
             raise InputError("--eps-outside / --no-bias-correction apply to adam and rmsprop")
         opt = load_update_rule(name)

@@ -5,10 +5,10 @@ import argparse
 import json
 import sys
 
-from ..bea import modified_equation
-from ..errors import InputError
-from ..parsing import parse_assignments, parse_number
-from ._common import (add_problem_arguments, check_order, loss_from_args, optimizer_from_args,
+from ibsym.bea.procedure import modified_equation
+from ibsym.core.errors import InputError
+from ibsym.core.parsing import parse_assignments, parse_number
+from ibsym.cli._common import (add_problem_arguments, check_order, loss_from_args, optimizer_from_args,
                       optimizer_help)
 
 EPILOG = """examples:
@@ -103,7 +103,7 @@ def _needs_coordinates(opt) -> bool:
 
 def _run_componentwise(args: argparse.Namespace, opt, order: int) -> int:
     """Generic result of a coordinate-wise optimizer: index notation (component j)."""
-    from ..componentwise import componentwise_equation
+    from ibsym.bea.componentwise import componentwise_equation
     if args.at is not None:
         raise InputError("--at needs a concrete loss (--loss and --params)")
     ce = componentwise_equation(opt, order, budget_seconds=args.budget)

@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..reproduce import find_derivations, reproduce
+    from ibsym.reproduce import find_derivations, reproduce
     directory = Path(args.derivations) if args.derivations else None
     if args.list:
         for name in find_derivations(directory):

@@ -5,9 +5,9 @@ import argparse
 import json
 import sys
 
-from ..bea import modified_equation
-from ..parsing import parse_assignments, parse_number
-from ._common import (add_problem_arguments, check_order, loss_from_args, optimizer_from_args,
+from ibsym.bea.procedure import modified_equation
+from ibsym.core.parsing import parse_assignments, parse_number
+from ibsym.cli._common import (add_problem_arguments, check_order, loss_from_args, optimizer_from_args,
                       optimizer_help)
 
 EPILOG = """examples:
@@ -52,14 +52,14 @@ def run(args: argparse.Namespace) -> int:
               parse_assignments(args.init, [str(p) for p in loss.params], what="initial value").items()}
     steps = [float(parse_number(s)) for s in args.steps.split(",") if s.strip()]
     T = float(parse_number(args.T))
-    from ..verify import verify
+    from ibsym.numeric.verify import verify
     eq = modified_equation(opt, loss, order)
     rep = verify(eq, theta0, T=T, steps=steps, progress=not args.json)
     if rep.warnings:
         for w in rep.warnings:
             print(f"ibsym verify: warning: {w}", file=sys.stderr)
     if args.plot:
-        from ..plots.orders import error_orders
+        from ibsym.plots.orders import error_orders
         error_orders(rep).savefig(args.plot, dpi=120)
     if args.json:
         json.dump(rep.to_dict(), sys.stdout, indent=2)

@@ -5,11 +5,11 @@ import argparse
 import json
 import sys
 
-from ..densities import independent, parse_distribution, parse_joint
-from ..errors import InputError
-from ..export import latex_document
-from ..parsing import parse_assignments, parse_number
-from ..zeta import curvature_penalty
+from ibsym.wide_relu.densities import independent, parse_distribution, parse_joint
+from ibsym.core.errors import InputError
+from ibsym.core.export import latex_document
+from ibsym.core.parsing import parse_assignments, parse_number
+from ibsym.wide_relu.zeta import curvature_penalty
 
 EPILOG = """examples:
   ibsym zeta --weight "normal(0, 1)" --bias "normal(0, 1)"

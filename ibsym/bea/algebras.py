@@ -1,0 +1,317 @@
+"""Vector-field algebras: where the one BEA procedure does its arithmetic.
+
+Backward error analysis needs only a handful of operations on vector fields
+of θ: sums, multiples by scalars (numbers and hyper-parameters), the gradient
+∇L and its Taylor expansion at a displaced point, and the Lie derivative
+G'F.  Two algebras implement them:
+
+* :class:`ConcreteAlgebra` -- a concrete loss; vectors are tuples of elements
+  of a :class:`~ibsym.bea.diffring.DiffRing` (exact, expanded, fast);
+* :class:`GenericAlgebra` -- a generic loss; vectors are
+  :class:`~ibsym.bea.trees.Combination` s of elementary differentials of ∇L.
+
+:mod:`ibsym.bea.procedure` is written once against this interface and never asks which
+optimizer it is working on.
+
+Examples
+--------
+>>> from ibsym.core.losses import bilinear
+>>> alg = ConcreteAlgebra(bilinear())
+>>> alg.to_sympy(alg.grad())
+Matrix([
+[a*b**2 - b],
+[a**2*b - a]])
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from math import factorial
+from typing import Any
+
+import sympy as sp
+from sympy.polys.domains import QQ
+
+from ibsym.bea.diffring import DiffRing, _atoms_of
+from ibsym.core.errors import InputError
+from ibsym.core.losses import Loss
+from ibsym.bea.trees import LEAF, Combination, canonical
+
+__all__ = ["Algebra", "ConcreteAlgebra", "GenericAlgebra", "NeedAtoms"]
+
+
+class Algebra:
+    """Interface of a vector-field algebra (see module docstring)."""
+
+    generic: bool = False
+
+    def zero(self) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def add(self, a: Any, b: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def scale(self, c: Any, a: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def is_zero(self, a: Any) -> bool:  # pragma: no cover
+        raise NotImplementedError
+
+    def grad(self) -> Any:  # pragma: no cover
+        """∇L at θ."""
+        raise NotImplementedError
+
+    def grad_taylor(self, deltas: Sequence[Any], order: int,
+                    batch: int | None = None) -> list[Any]:  # pragma: no cover
+        """Coefficients [h^0..h^order] of ∇L(θ + Σ_{p≥1} h^p δ_p); ``deltas[p]`` is δ_p.
+        With ``batch`` = k, of the mini-batch gradient ∇L̂_k instead."""
+        raise NotImplementedError
+
+    #: number of mini-batch losses (0: full batch only)
+    batches: int = 0
+
+    def lie(self, F: Any, G: Any) -> Any:  # pragma: no cover
+        """Derivative of G along F (G'F)."""
+        raise NotImplementedError
+
+    # element-wise (coordinate-wise) operations: Adam, RMSProp, sign-like methods.
+    # The generic algebra has no coordinates and refuses them.
+    def mul(self, a: Any, b: Any) -> Any:
+        """Coordinate-wise product a ⊙ b."""
+        raise InputError(self._no_coordinates("a coordinate-wise product"))
+
+    def power(self, a: Any, r: sp.Rational) -> Any:
+        """Coordinate-wise power a^r (the coordinates of ``a`` must not vanish for r < 0
+        or non-integer r)."""
+        raise InputError(self._no_coordinates("a coordinate-wise power"))
+
+    def const(self, c: Any) -> Any:
+        """The vector with every coordinate equal to the scalar c."""
+        raise InputError(self._no_coordinates("adding a scalar to a vector"))
+
+    def identity(self) -> Any:
+        """The vector field X(θ) = θ (points scaled by h-dependent factors)."""
+        raise InputError(self._no_coordinates("a multiple of θ itself (e.g. weight decay)"))
+
+    def _no_coordinates(self, what: str) -> str:
+        return (f"{what} needs coordinates: the dimension-free (∇L-notation) algebra has only "
+                "linear combinations and gradients; derive on a concrete loss instead, or use "
+                "the component-wise generic form (modified_equation(..., componentwise=True))")
+
+
+class NeedAtoms(Exception):
+    """Internal: a coordinate-wise power needs atoms the ring does not have yet.
+
+    :mod:`ibsym.bea.procedure` catches it, extends the ring and restarts the derivation.
+    """
+
+    def __init__(self, atoms: Sequence[sp.Expr]):
+        super().__init__(f"{len(atoms)} new atom(s)")
+        self.atoms = list(atoms)
+
+
+class ConcreteAlgebra(Algebra):
+    """Vector fields of a concrete loss, in its differential polynomial ring.
+
+    Parameters
+    ----------
+    loss : Loss
+        Concrete, smooth loss.
+    constants : sequence of sympy.Symbol
+        Symbolic hyper-parameters (they form the coefficient field ℚ(β, ρ, …)).
+    extra : sequence of sympy.Expr
+        Further expressions whose atoms the ring must contain (coordinate-wise
+        roots such as √(∂_jL² + ε), added on demand by :mod:`ibsym.bea.procedure`).
+    """
+
+    generic = False
+
+    def __init__(self, loss: Loss, constants: Sequence[sp.Symbol] = (),
+                 extra: Sequence[sp.Expr] = (), jet_order: int | None = None):
+        if loss.is_generic:
+            raise InputError("ConcreteAlgebra needs a concrete loss")
+        loss.check_smooth()
+        self.loss = loss
+        self.params = loss.params
+        self.d = len(loss.params)
+        self.constants = tuple(constants)
+        self.extra = tuple(extra)
+        self.ring = DiffRing.from_expressions([loss.expr, *loss.batches, *extra], loss.params,
+                                              constants=self.constants, jet_order=jet_order)
+        self.jet_order = jet_order
+        self.L = self.ring.from_sympy(loss.expr)
+        self._grad = tuple(self.ring.gradient(self.L))
+        self._dcache: dict[tuple[int, ...], tuple] = {(): self._grad}
+        self.batches = loss.num_batches
+        self._bgrad = [tuple(self.ring.gradient(self.ring.from_sympy(b))) for b in loss.batches]
+        self._bcache: list[dict[tuple[int, ...], tuple]] = [{(): g} for g in self._bgrad]
+
+    def zero(self) -> tuple:
+        return tuple(self.ring.zero for _ in range(self.d))
+
+    def add(self, a: tuple, b: tuple) -> tuple:
+        return tuple(x + y for x, y in zip(a, b))
+
+    def scale(self, c: Any, a: tuple) -> tuple:
+        c = sp.sympify(c)
+        if c == 0:
+            return self.zero()
+        if c == 1:
+            return a
+        cr = self.ring.from_sympy(c)
+        return tuple(x * cr for x in a)
+
+    def extended(self, atoms: Sequence[sp.Expr]) -> "ConcreteAlgebra":
+        """The same algebra over a ring that also has ``atoms``."""
+        return ConcreteAlgebra(self.loss, self.constants, tuple(self.extra) + tuple(atoms),
+                               jet_order=self.jet_order)
+
+    def is_zero(self, a: tuple) -> bool:
+        return all(not x for x in a)
+
+    def grad(self) -> tuple:
+        return self._grad
+
+    def _dgrad(self, idx: tuple[int, ...], batch: int | None = None) -> tuple:
+        key = tuple(sorted(idx))
+        cache = self._dcache if batch is None else self._bcache[batch]
+        if key not in cache:
+            prev = self._dgrad(key[:-1], batch)
+            cache[key] = tuple(self.ring.diff(g, key[-1]) for g in prev)
+        return cache[key]
+
+    def grad_taylor(self, deltas: Sequence[tuple], order: int,
+                    batch: int | None = None) -> list[tuple]:
+        if batch is not None and not 0 <= batch < self.batches:
+            raise InputError(f"mini-batch {batch} does not exist; the loss has "
+                             f"{self.batches} batch(es)")
+        g0 = self._grad if batch is None else self._bgrad[batch]
+        out = [g0] + [self.zero() for _ in range(order)]
+        active = [p for p in range(1, min(len(deltas), order + 1)) if not self.is_zero(deltas[p])]
+        if not active:
+            return out
+        # Σ_m 1/m! ∇^{m+1}L[δ(h), ..., δ(h)], expanded by multi-indices of (power, coordinate)
+        slots = [(p, i) for p in active for i in range(self.d) if deltas[p][i]]
+        for m in range(1, order + 1):
+            for combo in itertools.combinations_with_replacement(slots, m):
+                power = sum(p for p, _ in combo)
+                if power > order:
+                    continue
+                mult = factorial(m)
+                for c in _counts(combo):
+                    mult //= factorial(c)
+                w = self.ring.one
+                for p, i in combo:
+                    w = w * deltas[p][i]
+                T = self._dgrad(tuple(i for _, i in combo), batch)
+                w = w * QQ(mult, factorial(m))
+                out[power] = tuple(o + w * t for o, t in zip(out[power], T))
+        return out
+
+    def lie(self, F: tuple, G: tuple) -> tuple:
+        return tuple(self.ring.lie(F, G))
+
+    # coordinate-wise operations
+    def mul(self, a: tuple, b: tuple) -> tuple:
+        return tuple(x * y for x, y in zip(a, b))
+
+    def const(self, c: Any) -> tuple:
+        e = self.ring.from_sympy(sp.sympify(c))
+        return tuple(e for _ in range(self.d))
+
+    def identity(self) -> tuple:
+        return tuple(self.ring.param_gens)
+
+    def power(self, a: tuple, r: Any) -> tuple:
+        r = sp.Rational(r)
+        if r.is_Integer and r >= 0:
+            return tuple(x ** int(r) for x in a)
+        R = self.ring
+        out, missing = [], []
+        for x in a:
+            if not x:
+                raise InputError("a coordinate-wise power with a negative or fractional exponent "
+                                 "of a quantity that vanishes identically (division by zero in "
+                                 "the update rule on the slow manifold)")
+            if x.is_ground:
+                v = sp.Pow(R.domain.to_sympy(x.LC), r)
+                try:
+                    out.append(R.constant(v))
+                    continue
+                except (sp.PolynomialError, sp.CoercionFailed, KeyError, ValueError):
+                    pass
+            u = R.to_sympy(x)
+            # (b^e)^r = b^(e r): keep one family of root atoms per base
+            target = (sp.Pow(u.base, u.exp * r, evaluate=False)
+                      if u.is_Pow and u.exp.is_Rational else sp.Pow(u, r, evaluate=False))
+            try:
+                out.append(R.from_sympy(target))
+            except KeyError:
+                missing.extend(a_ for a_ in _atoms_of(target, R.params, R.constants)
+                               if not R.has_atom(a_))
+        if missing:
+            raise NeedAtoms(list(dict.fromkeys(missing)))
+        return tuple(out)
+
+    # conversions
+    def to_sympy(self, a: tuple) -> sp.Matrix:
+        """A vector as a SymPy column matrix."""
+        return sp.Matrix([self.ring.to_sympy(x) for x in a])
+
+
+def _counts(combo: Sequence[Any]) -> list[int]:
+    out: dict[Any, int] = {}
+    for c in combo:
+        out[c] = out.get(c, 0) + 1
+    return list(out.values())
+
+
+class GenericAlgebra(Algebra):
+    """Dimension-free vector fields: combinations of elementary differentials of ∇L."""
+
+    generic = True
+
+    def zero(self) -> Combination:
+        return Combination()
+
+    def add(self, a: Combination, b: Combination) -> Combination:
+        return a + b
+
+    def scale(self, c: Any, a: Combination) -> Combination:
+        return a.scale(c)
+
+    def is_zero(self, a: Combination) -> bool:
+        return not a
+
+    def grad(self) -> Combination:
+        return Combination({LEAF: 1})
+
+    def grad_taylor(self, deltas: Sequence[Combination], order: int,
+                    batch: int | None = None) -> list[Combination]:
+        if batch is not None:
+            raise InputError("mini-batch gradients need concrete batch losses "
+                             "(Loss.from_batches); the generic algebra has one loss only")
+        out = [self.grad()] + [Combination() for _ in range(order)]
+        active = [p for p in range(1, min(len(deltas), order + 1)) if deltas[p]]
+        if not active:
+            return out
+        # partial products: (power, children multiset) -> coefficient
+        level: dict[tuple[int, tuple], sp.Expr] = {(0, ()): sp.Integer(1)}
+        for m in range(1, order + 1):
+            nxt: dict[tuple[int, tuple], sp.Expr] = {}
+            for (pw, kids), c in level.items():
+                for p in active:
+                    if pw + p > order:
+                        continue
+                    for t, ct in deltas[p].terms.items():
+                        key = (pw + p, canonical(kids + (t,)))
+                        nxt[key] = nxt.get(key, 0) + c * ct
+            if not nxt:
+                break
+            for (pw, kids), c in nxt.items():
+                out[pw] = out[pw] + Combination({kids: c / factorial(m)})
+            level = nxt
+        return out
+
+    def lie(self, F: Combination, G: Combination) -> Combination:
+        return G.lie(F)

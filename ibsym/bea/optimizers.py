@@ -1,0 +1,422 @@
+"""Optimizers as descriptions of their update rule.
+
+An :class:`Optimizer` is a frozen record: a name, hyper-parameter names, named
+state fields, and one Python function
+
+``update(theta, state, grad, h, hp) -> (theta_next, state_next)``
+
+written with ordinary arithmetic.  The *same* function is
+
+* traced symbolically by :mod:`ibsym.bea.procedure` (called with truncated h-series),
+  which derives the modified equation, and
+* run numerically by :mod:`ibsym.numeric.kernels` (called with NumPy arrays),
+  which produces the discrete iterates the derivation is verified against.
+
+There is no per-optimizer code anywhere else: a new optimizer is a new
+description.
+
+Registered names (``get_optimizer``):
+
+``gd``
+    gradient descent, θ_{n+1} = θ_n − h ∇L(θ_n).
+
+Examples
+--------
+>>> opt = get_optimizer("gd")
+>>> opt
+Optimizer('gd')
+>>> print(opt.rule)
+θ_{n+1} = θ_n − h∇L(θ_n)
+>>> get_optimizer("adamw")
+Traceback (most recent call last):
+...
+ibsym.core.errors.InputError: unknown optimizer 'adamw'; choose one of: adam, gd, heavy-ball, ...
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import sympy as sp
+
+from ibsym.core.errors import InputError
+
+__all__ = ["Optimizer", "GD", "HEAVY_BALL", "HEAVY_BALL_EMA", "NESTEROV", "NESTEROV_TORCH",
+           "ADAM", "RMSPROP", "get_optimizer", "register", "OPTIMIZERS", "VARIANTS",
+           "hyper_symbol", "sqrt", "zeros_like", "ones_like"]
+
+_GREEK = {"beta": r"\beta", "rho": r"\rho", "eps": r"\varepsilon", "alpha": r"\alpha",
+          "gamma": r"\gamma", "lam": r"\lambda", "mu": r"\mu", "tau": r"\tau"}
+
+
+def hyper_symbol(name: str) -> sp.Symbol:
+    """The SymPy symbol of a hyper-parameter (positive; ``eps`` prints as ε)."""
+    return sp.Symbol(name, positive=True)
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """A discrete optimizer, described by its update rule.
+
+    Parameters
+    ----------
+    name : str
+        Registry name (``"gd"``).
+    update : callable
+        ``update(theta, state, grad, h, hp) -> (theta_next, state_next)``; ``state``
+        and ``state_next`` are dicts keyed by ``state_names``; ``hp`` maps
+        hyper-parameter names to values (symbols or numbers).
+    hyper : tuple of str
+        Hyper-parameter names (``("beta",)``).
+    state_names : tuple of str
+        Names of the auxiliary state fields (momenta, second moments ...).
+    init : callable, optional
+        ``init(theta0, grad, hp) -> state0`` for the true initial state
+        (default: every state field zero).
+    rule : str
+        The update in plain text (documentation and printing).
+    values : mapping
+        Hyper-parameter values fixed so far (others stay symbolic).
+    steps_per_update : int or "batches"
+        Time advanced by one call of ``update`` in units of h: 1 for one step;
+        ``"batches"`` for an epoch of m mini-batch steps (m = ``grad.batches``).
+    regime : str
+        Where the expansion in h is valid (shown by ``verify`` warnings and docs).
+    """
+
+    name: str
+    update: Callable[..., Any] = field(compare=False, repr=False)
+    hyper: tuple[str, ...] = ()
+    state_names: tuple[str, ...] = ()
+    init: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
+    rule: str = ""
+    rule_latex: str = ""
+    values: tuple[tuple[str, Any], ...] = ()
+    steps_per_update: int | str = 1
+    regime: str = ""
+
+    def __repr__(self) -> str:
+        vals = ", ".join(f"{k}={v}" for k, v in self.values)
+        return f"Optimizer('{self.name}'{', ' + vals if vals else ''})"
+
+    @property
+    def hyper_values(self) -> dict[str, sp.Expr]:
+        """Hyper-parameters: given values, else their symbols."""
+        given = dict(self.values)
+        return {k: sp.sympify(given[k]) if k in given else hyper_symbol(k) for k in self.hyper}
+
+    @property
+    def symbolic_hyper(self) -> tuple[sp.Symbol, ...]:
+        """The hyper-parameters still symbolic."""
+        given = dict(self.values)
+        return tuple(hyper_symbol(k) for k in self.hyper if k not in given)
+
+    def with_hyper(self, **values: Any) -> "Optimizer":
+        """A copy with some hyper-parameters fixed.
+
+        Examples
+        --------
+        >>> get_optimizer("gd").with_hyper(beta=0.5)
+        Traceback (most recent call last):
+        ...
+        ibsym.core.errors.InputError: optimizer 'gd' has no hyper-parameter 'beta'; it has: (none)
+        """
+        for k in values:
+            if k not in self.hyper:
+                raise InputError(f"optimizer '{self.name}' has no hyper-parameter '{k}'; "
+                                 f"it has: {', '.join(self.hyper) or '(none)'}")
+        merged = dict(self.values)
+        merged.update({k: sp.nsimplify(v) if isinstance(v, float) else sp.sympify(v)
+                       for k, v in values.items()})
+        return replace(self, values=tuple(sorted(merged.items())))
+
+    def tau(self, batches: int = 0) -> int:
+        """Steps (time in units of h) that one call of ``update`` advances."""
+        if self.steps_per_update == "batches":
+            if batches < 1:
+                raise InputError(f"optimizer '{self.name}' runs over mini-batches; give the loss "
+                                 "as a list of batch losses (Loss.from_batches, CLI --batch)")
+            return batches
+        return int(self.steps_per_update)
+
+    def numeric_hyper(self) -> dict[str, float]:
+        """Hyper-parameter values as floats (all must be given)."""
+        missing = [k for k in self.hyper if k not in dict(self.values)]
+        if missing:
+            raise InputError(f"give a value for hyper-parameter(s) {', '.join(missing)} "
+                             f"(e.g. --hyper {missing[0]}=0.5) to run '{self.name}' numerically")
+        return {k: float(v) for k, v in self.values}
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers that work on NumPy arrays (numeric runs) and on traced series (derivations).
+def sqrt(x: Any) -> Any:
+    """Coordinate-wise square root of a NumPy array or a traced series."""
+    return x.sqrt() if hasattr(x, "sqrt") else x ** 0.5
+
+
+def zeros_like(x: Any) -> Any:
+    """A zero vector shaped like ``x`` (``0·θ``)."""
+    return x * 0
+
+
+def ones_like(x: Any) -> Any:
+    """A vector of ones shaped like ``x``."""
+    return x * 0 + 1
+
+
+# ---------------------------------------------------------------------------------------
+def _gd_update(theta, state, grad, h, hp):
+    return theta - h * grad(theta), {}
+
+
+GD = Optimizer(
+    "gd", _gd_update,
+    rule="θ_{n+1} = θ_n − h∇L(θ_n)",
+    rule_latex=r"\theta_{n+1} = \theta_n - h\nabla L(\theta_n)",
+)
+
+
+def _hb_update(theta, state, grad, h, hp):
+    # v_n = (θ_n − θ_{n−1})/h, so θ_{n+1} = θ_n − h∇L(θ_n) + β(θ_n − θ_{n−1})
+    v = hp["beta"] * state["v"] - grad(theta)
+    return theta + h * v, {"v": v}
+
+
+HEAVY_BALL = Optimizer(
+    "heavy-ball", _hb_update, hyper=("beta",), state_names=("v",),
+    init=lambda theta, grad, hp: {"v": zeros_like(theta)},
+    rule="θ_{n+1} = θ_n − h∇L(θ_n) + β(θ_n − θ_{n−1}),  θ_{−1} = θ_0  "
+         "(Polyak; PyTorch SGD momentum=β, dampening=0)",
+    rule_latex=r"\theta_{n+1} = \theta_n - h\nabla L(\theta_n) + \beta(\theta_n - \theta_{n-1}),"
+               r"\ \theta_{-1} = \theta_0",
+    regime="h·λ_max(∇²L) ≪ (1 − √β)² and h ≪ 1 − β",
+)
+
+
+def _hb_ema_update(theta, state, grad, h, hp):
+    b = hp["beta"]
+    m = b * state["m"] + (1 - b) * grad(theta)
+    return theta - h * m, {"m": m}
+
+
+HEAVY_BALL_EMA = Optimizer(
+    "heavy-ball-ema", _hb_ema_update, hyper=("beta",), state_names=("m",),
+    init=lambda theta, grad, hp: {"m": zeros_like(theta)},
+    rule="m_{n+1} = βm_n + (1−β)∇L(θ_n),  θ_{n+1} = θ_n − h m_{n+1},  m_0 = 0  "
+         "(exponential moving average, 'dampened' momentum)",
+    rule_latex=r"m_{n+1} = \beta m_n + (1-\beta)\nabla L(\theta_n),\ "
+               r"\theta_{n+1} = \theta_n - h m_{n+1},\ m_0 = 0",
+    regime="h ≪ 1 − β and h·λ_max(∇²L) ≪ 1",
+)
+
+
+def _nesterov_update(theta, state, grad, h, hp):
+    b = hp["beta"]
+    look = theta + (h * b) * state["v"]          # θ_n + β(θ_n − θ_{n−1})
+    v = b * state["v"] - grad(look)
+    return theta + h * v, {"v": v}
+
+
+NESTEROV = Optimizer(
+    "nesterov", _nesterov_update, hyper=("beta",), state_names=("v",),
+    init=lambda theta, grad, hp: {"v": zeros_like(theta)},
+    rule="θ_{n+1} = θ_n + β(θ_n − θ_{n−1}) − h∇L(θ_n + β(θ_n − θ_{n−1})),  θ_{−1} = θ_0  "
+         "(classical form, gradient at the look-ahead point)",
+    rule_latex=r"\theta_{n+1} = \theta_n + \beta(\theta_n - \theta_{n-1}) - h\nabla L(\theta_n "
+               r"+ \beta(\theta_n - \theta_{n-1})),\ \theta_{-1} = \theta_0",
+    regime="h·λ_max(∇²L) ≪ 1 and h ≪ 1 − β",
+)
+
+
+def _nesterov_torch_update(theta, state, grad, h, hp):
+    b = hp["beta"]
+    g = grad(theta)
+    buf = b * state["buf"] + g
+    return theta - h * (g + b * buf), {"buf": buf}
+
+
+NESTEROV_TORCH = Optimizer(
+    "nesterov-pytorch", _nesterov_torch_update, hyper=("beta",), state_names=("buf",),
+    init=lambda theta, grad, hp: {"buf": zeros_like(theta)},
+    rule="b_{n+1} = βb_n + ∇L(θ_n),  θ_{n+1} = θ_n − h(∇L(θ_n) + βb_{n+1}),  b_0 = 0  "
+         "(PyTorch SGD nesterov=True, dampening=0)",
+    rule_latex=r"b_{n+1} = \beta b_n + \nabla L(\theta_n),\ \theta_{n+1} = \theta_n - "
+               r"h(\nabla L(\theta_n) + \beta b_{n+1}),\ b_0 = 0",
+    regime="h·λ_max(∇²L) ≪ 1 and h ≪ 1 − β",
+)
+
+
+def _adaptive(name: str, *, first_moment: bool, eps_outside: bool,
+              bias_correction: bool) -> Optimizer:
+    """Adam (first_moment=True) or RMSProp, in the variant chosen."""
+    fields = (("m",) if first_moment else ()) + ("nu",)
+    if bias_correction:
+        fields += (("pb",) if first_moment else ()) + ("pr",)
+
+    def update(theta, state, grad, h, hp):
+        g = grad(theta)
+        rho, eps = hp["rho"], hp["eps"]
+        nu = rho * state["nu"] + (1 - rho) * (g * g)
+        new = {"nu": nu}
+        if first_moment:
+            beta = hp["beta"]
+            m = beta * state["m"] + (1 - beta) * g
+            new["m"] = m
+        else:
+            m = g
+        if bias_correction:
+            # p = ρ^n (and β^n) carried as state: 1 − ρ^{n+1} = 1 − ρ p_n
+            new["pr"] = rho * state["pr"]
+            nu = nu / (1 - new["pr"])
+            if first_moment:
+                new["pb"] = hp["beta"] * state["pb"]
+                m = m / (1 - new["pb"])
+        denom = (sqrt(nu) + eps) if eps_outside else sqrt(nu + eps)
+        return theta - h * (m / denom), new
+
+    def init(theta, grad, hp):
+        st = {f: zeros_like(theta) for f in fields}
+        for f in ("pb", "pr"):
+            if f in st:
+                st[f] = ones_like(theta)
+        return st
+
+    num, num_tex = ("m̂", r"\hat m") if first_moment else ("g_n", "g_n")
+    eps_txt = f"{num}/(√ν̂ + ε)" if eps_outside else f"{num}/√(ν̂ + ε)"
+    eps_tex = (num_tex + r"/(\sqrt{\hat\nu} + \varepsilon)" if eps_outside
+               else num_tex + r"/\sqrt{\hat\nu + \varepsilon}")
+    if first_moment:
+        moments = "m_{n+1} = βm_n + (1−β)g_n,  ν_{n+1} = ρν_n + (1−ρ)g_n²"
+        moments_tex = (r"m_{n+1} = \beta m_n + (1-\beta) g_n,\ \nu_{n+1} = \rho\nu_n + "
+                       r"(1-\rho) g_n^2")
+    else:
+        moments = "ν_{n+1} = ρν_n + (1−ρ)g_n²"
+        moments_tex = r"\nu_{n+1} = \rho\nu_n + (1-\rho) g_n^2"
+    if bias_correction:
+        bc = ("m̂ = m_{n+1}/(1−β^{n+1}), " if first_moment else "") + "ν̂ = ν_{n+1}/(1−ρ^{n+1})"
+        bc_tex = ((r"\hat m = m_{n+1}/(1-\beta^{n+1}),\ " if first_moment else "")
+                  + r"\hat\nu = \nu_{n+1}/(1-\rho^{n+1})")
+    else:
+        bc = ("m̂ = m_{n+1}, " if first_moment else "") + "ν̂ = ν_{n+1} (no bias correction)"
+        bc_tex = ((r"\hat m = m_{n+1},\ " if first_moment else "") + r"\hat\nu = \nu_{n+1}")
+    variant = []
+    if eps_outside:
+        variant.append("eps-outside")
+    if not bias_correction:
+        variant.append("no-bias-correction")
+    full = name + (f"[{','.join(variant)}]" if variant else "")
+    return Optimizer(
+        full, update, hyper=(("beta",) if first_moment else ()) + ("rho", "eps"),
+        state_names=fields, init=init,
+        rule=(f"{moments} (g_n = ∇L(θ_n), coordinate-wise),  {bc},  θ_{{n+1}} = θ_n − h·{eps_txt}; "
+              f"{'m_0 = ' if first_moment else ''}ν_0 = 0"),
+        rule_latex=rf"{moments_tex},\ {bc_tex},\ \theta_{{n+1}} = \theta_n - h\,{eps_tex}",
+        regime=("h ≪ 1 − ρ" + (", h ≪ 1 − β" if first_moment else "")
+                + " and h·‖∇²L‖/√ε ≪ 1 (Cattaneo et al. 2024)"),
+    )
+
+
+def _sgd_update(theta, state, grad, h, hp):
+    # the mean of one epoch over all m! visiting orders (random reshuffling)
+    m = grad.batches
+    orders = list(itertools.permutations(range(m)))
+    total = None
+    for order in orders:
+        th = theta
+        for k in order:
+            th = th - h * grad(th, k)
+        total = th if total is None else total + th
+    return total / len(orders), {}
+
+
+SGD = Optimizer(
+    "sgd", _sgd_update, steps_per_update="batches",
+    rule="one epoch: θ ← θ − h∇L̂_{π(k)}(θ) for k = 0..m−1, π a uniformly random order of the "
+         "m mini-batches; the derivation follows the mean iterate over orders after each epoch "
+         "(Smith, Dherin, Barrett & De 2021), L = (1/m) Σ_k L̂_k",
+    rule_latex=r"\theta \leftarrow \theta - h\nabla \hat L_{\pi(k)}(\theta),\ k = 0,\dots,m-1,"
+               r"\ \pi \text{ uniform};\ \text{mean over } \pi \text{ per epoch}",
+    regime="m·h·λ_max(∇²L̂_k) ≪ 1 (one epoch is a short time m h)",
+)
+
+
+def _minibatch_adam_update(theta, state, grad, h, hp):
+    # one epoch of bias-corrected Adam visiting the mini-batches in the fixed order 0..m−1
+    step = ADAM.update
+    st = state
+    for k in range(grad.batches):
+        theta, st = step(theta, st, lambda x, _b=None, _k=k: grad(x, _k), h, hp)
+    return theta, st
+
+
+ADAM = _adaptive("adam", first_moment=True, eps_outside=False, bias_correction=True)
+RMSPROP = _adaptive("rmsprop", first_moment=False, eps_outside=False, bias_correction=True)
+
+MINIBATCH_ADAM = Optimizer(
+    "minibatch-adam", _minibatch_adam_update, hyper=ADAM.hyper, state_names=ADAM.state_names,
+    init=ADAM.init, steps_per_update="batches",
+    rule="epochs of bias-corrected Adam (ε inside the root) over the mini-batches in the "
+         "cyclic order k = n mod m, g_n = ∇L̂_k(θ_n) (Cattaneo et al. 2024, Thm 3.1); the "
+         "derivation follows the iterate at epoch boundaries",
+    rule_latex=r"\text{Adam with } g_n = \nabla\hat L_{n \bmod m}(\theta_n)",
+    regime=ADAM.regime + "; one epoch m h ≪ 1",
+)
+
+#: Variants selected by options (CLI flags --eps-outside, --no-bias-correction).
+VARIANTS: dict[str, Callable[..., Optimizer]] = {
+    "adam": lambda eps_outside=False, bias_correction=True: _adaptive(
+        "adam", first_moment=True, eps_outside=eps_outside, bias_correction=bias_correction),
+    "rmsprop": lambda eps_outside=False, bias_correction=True: _adaptive(
+        "rmsprop", first_moment=False, eps_outside=eps_outside, bias_correction=bias_correction),
+}
+
+OPTIMIZERS: dict[str, Optimizer] = {}
+
+
+def register(opt: Optimizer) -> Optimizer:
+    """Add an optimizer description to the registry (name must be new)."""
+    if opt.name in OPTIMIZERS:
+        raise InputError(f"an optimizer named '{opt.name}' is already registered")
+    OPTIMIZERS[opt.name] = opt
+    return opt
+
+
+for _opt in (GD, HEAVY_BALL, HEAVY_BALL_EMA, NESTEROV, NESTEROV_TORCH, RMSPROP, ADAM, SGD,
+             MINIBATCH_ADAM):
+    register(_opt)
+
+
+def get_optimizer(name: str | Optimizer, *, eps_outside: bool | None = None,
+                  bias_correction: bool | None = None, **values: Any) -> Optimizer:
+    """Look up an optimizer by name (or pass one through), fixing hyper-parameters.
+
+    ``eps_outside`` and ``bias_correction`` select the variant of ``adam`` and
+    ``rmsprop`` (defaults: ε inside the root, bias correction on -- the convention of
+    Cattaneo, Klusowski & Shigida 2024).
+
+    Examples
+    --------
+    >>> get_optimizer("adam", eps_outside=True, beta=0.9).name
+    'adam[eps-outside]'
+    """
+    if isinstance(name, Optimizer):
+        opt = name
+        if eps_outside is not None or bias_correction is not None:
+            raise InputError("variant options apply to registered names (adam, rmsprop)")
+    else:
+        key = str(name).strip().lower()
+        if key not in OPTIMIZERS:
+            raise InputError(f"unknown optimizer '{name}'; choose one of: "
+                             f"{', '.join(sorted(OPTIMIZERS))}")
+        opt = OPTIMIZERS[key]
+        if eps_outside is not None or bias_correction is not None:
+            if key not in VARIANTS:
+                raise InputError(f"--eps-outside / --no-bias-correction apply to "
+                                 f"{' and '.join(VARIANTS)}, not to '{key}'")
+            opt = VARIANTS[key](eps_outside=bool(eps_outside),
+                                bias_correction=True if bias_correction is None
+                                else bool(bias_correction))
+    return opt.with_hyper(**values) if values else opt

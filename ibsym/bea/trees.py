@@ -1,0 +1,395 @@
+"""Rooted trees and elementary differentials of a generic loss.
+
+Dimension-free results live in the span of the *elementary differentials of
+∇L*: a rooted tree τ stands for the vector field E(τ) built by contracting
+derivative tensors of L along the tree -- a node with c children is
+``∇^{c+1}L`` applied to the fields of its children:
+
+======================  ========================
+tree                    E(τ)
+======================  ========================
+``•``                   ``∇L``
+``[•]``                 ``∇²L ∇L``
+``[•, •]``              ``∇³L(∇L, ∇L)``
+``[[•]]``               ``(∇²L)² ∇L``
+======================  ========================
+
+Trees are canonical nested tuples (a node is the sorted tuple of its children;
+the leaf is ``()``).  The derivative of E(τ) in the direction E(σ) grafts σ onto
+every node of τ -- the pre-Lie product that makes backward error analysis a
+computation over trees with exact rational coefficients (cf. B-series, Hairer,
+Lubich & Wanner, *Geometric Numerical Integration*, Ch. III and IX).
+
+Scalars (potentials, modified losses) are *free* (unrooted) trees: a node of
+degree d is ``∇^d L`` and edges are contractions, so the 2-node tree is ‖∇L‖²
+and the 3-node path is ∇Lᵀ∇²L∇L.  The gradient of the scalar of a free tree T
+is the sum of T rooted at each of its nodes.
+
+Examples
+--------
+>>> leaf = ()
+>>> tree_text(((),))
+'∇²L∇L'
+>>> sorted(graft(((),), leaf))
+[((), ()), (((),),)]
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import sympy as sp
+
+from ibsym.core.notation import coefficient_latex, coefficient_text
+
+__all__ = [
+    "Tree", "LEAF", "canonical", "num_nodes", "graft", "rooted_trees", "free_trees",
+    "reroot_all", "free_key", "tree_text", "tree_latex", "scalar_text", "scalar_latex",
+    "Combination", "instantiate_tree", "instantiate_scalar",
+]
+
+Tree = tuple  # nested tuple of children; the leaf is ()
+LEAF: Tree = ()
+
+
+def canonical(children: Iterable[Tree]) -> Tree:
+    """The canonical tree with the given children (sorted)."""
+    return tuple(sorted(children))
+
+
+def num_nodes(t: Tree) -> int:
+    """Number of nodes |τ|."""
+    return 1 + sum(num_nodes(c) for c in t)
+
+
+def graft(t: Tree, s: Tree) -> list[Tree]:
+    """All trees obtained by attaching ``s`` as a new child of each node of ``t``
+    (one entry per node, so equal results repeat)."""
+    out = [canonical(t + (s,))]
+    for i, c in enumerate(t):
+        rest = t[:i] + t[i + 1:]
+        for g in graft(c, s):
+            out.append(canonical(rest + (g,)))
+    return out
+
+
+def rooted_trees(n: int) -> list[Tree]:
+    """All rooted trees with ``n`` nodes (canonical, sorted)."""
+    if n == 1:
+        return [LEAF]
+    out: set[Tree] = set()
+    for t in rooted_trees(n - 1):
+        out.update(graft(t, LEAF))
+    return sorted(out)
+
+
+def _edges(t: Tree) -> tuple[int, list[tuple[int, int]]]:
+    edges: list[tuple[int, int]] = []
+    counter = [0]
+
+    def walk(node: Tree) -> int:
+        me = counter[0]
+        counter[0] += 1
+        for c in node:
+            k = walk(c)
+            edges.append((me, k))
+        return me
+
+    walk(t)
+    return counter[0], edges
+
+
+def _rooted_at(n: int, adj: Mapping[int, list[int]], root: int) -> Tree:
+    def build(v: int, parent: int) -> Tree:
+        return canonical(build(w, v) for w in adj[v] if w != parent)
+    return build(root, -1)
+
+
+def reroot_all(t: Tree) -> list[Tree]:
+    """The tree re-rooted at each of its nodes (one entry per node)."""
+    n, edges = _edges(t)
+    adj: dict[int, list[int]] = defaultdict(list)
+    for a, b in edges:
+        adj[a].append(b)
+        adj[b].append(a)
+    return [_rooted_at(n, adj, v) for v in range(n)]
+
+
+def free_key(t: Tree) -> Tree:
+    """Canonical key of the free (unrooted) tree underlying ``t``."""
+    return min(reroot_all(t))
+
+
+def free_trees(n: int) -> list[Tree]:
+    """Free trees with ``n`` nodes, each as its canonical rooted representative."""
+    return sorted({free_key(t) for t in rooted_trees(n)})
+
+
+# ---------------------------------------------------------------------------------------
+# printing
+def _chain(t: Tree) -> tuple[int, Tree]:
+    k = 0
+    while len(t) == 1:
+        k += 1
+        t = t[0]
+    return k, t
+
+
+def tree_text(t: Tree) -> str:
+    """E(τ) in plain text, e.g. ``∇³L(∇L, ∇L)``."""
+    k, base = _chain(t)
+    if base == LEAF:
+        inner = "∇L"
+    else:
+        sup = _sup(len(base) + 1)
+        inner = f"∇{sup}L(" + ", ".join(tree_text(c) for c in base) + ")"
+    if k == 0:
+        return inner
+    return ("∇²L" if k == 1 else f"(∇²L){_sup(k)}") + inner
+
+
+def tree_latex(t: Tree) -> str:
+    r"""E(τ) in LaTeX, e.g. ``\nabla^{3}L(\nabla L, \nabla L)``."""
+    k, base = _chain(t)
+    if base == LEAF:
+        inner = r"\nabla L"
+    else:
+        inner = rf"\nabla^{{{len(base) + 1}}}L\left(" + ", ".join(tree_latex(c) for c in base) + r"\right)"
+    if k == 0:
+        return inner
+    return (r"\nabla^{2}L\," if k == 1 else rf"\left(\nabla^{{2}}L\right)^{{{k}}}") + inner
+
+
+_SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _sup(n: int) -> str:
+    return str(n).translate(_SUP)
+
+
+def _degrees(t: Tree) -> list[int]:
+    n, edges = _edges(t)
+    deg = [0] * n
+    for a, b in edges:
+        deg[a] += 1
+        deg[b] += 1
+    return deg
+
+
+def _center_rooted(t: Tree) -> Tree:
+    """Free tree rooted at a node of maximal degree (for printing)."""
+    deg = _degrees(t)
+    options = reroot_all(t)
+    best = max(range(len(options)), key=lambda v: (deg[v], options[v]))
+    return options[best]
+
+
+def scalar_text(t: Tree) -> str:
+    """The scalar functional of a free tree in plain text (``L``, ``‖∇L‖²``, ...)."""
+    n = num_nodes(t)
+    if n == 1:
+        return "L"
+    if max(_degrees(t)) <= 2:  # a path ∇Lᵀ(∇²L)^{n-2}∇L
+        k = n - 2
+        if k == 0:
+            return "‖∇L‖²"
+        if k % 2 == 0:
+            m = k // 2
+            return "‖" + ("∇²L" if m == 1 else f"(∇²L){_sup(m)}") + "∇L‖²"
+        return "∇Lᵀ" + ("∇²L" if k == 1 else f"(∇²L){_sup(k)}") + "∇L"
+    r = _center_rooted(t)
+    return f"∇{_sup(len(r))}L(" + ", ".join(tree_text(c) for c in r) + ")"
+
+
+def scalar_latex(t: Tree) -> str:
+    """The scalar functional of a free tree in LaTeX."""
+    n = num_nodes(t)
+    if n == 1:
+        return "L"
+    if max(_degrees(t)) <= 2:
+        k = n - 2
+        if k == 0:
+            return r"\|\nabla L\|^{2}"
+        if k % 2 == 0:
+            m = k // 2
+            hp = r"\nabla^{2}L\," if m == 1 else rf"\left(\nabla^{{2}}L\right)^{{{m}}}"
+            return r"\left\|" + hp + r"\nabla L\right\|^{2}"
+        hp = r"\nabla^{2}L\," if k == 1 else rf"\left(\nabla^{{2}}L\right)^{{{k}}}"
+        return r"\nabla L^{\top}" + hp + r"\nabla L"
+    r = _center_rooted(t)
+    return rf"\nabla^{{{len(r)}}}L\left(" + ", ".join(tree_latex(c) for c in r) + r"\right)"
+
+
+# ---------------------------------------------------------------------------------------
+class Combination:
+    """A finite linear combination Σ c_τ E(τ) with SymPy coefficients.
+
+    Used both for vector fields (rooted trees) and, with ``scalar=True``, for
+    scalar functionals (free trees).  Immutable by convention.
+
+    Examples
+    --------
+    >>> g = Combination({LEAF: 1})
+    >>> str(g.lie(g))           # derivative of ∇L along ∇L
+    '∇²L∇L'
+    """
+
+    __slots__ = ("terms", "scalar")
+
+    def __init__(self, terms: Mapping[Tree, Any] | None = None, *, scalar: bool = False):
+        clean: dict[Tree, sp.Expr] = {}
+        for t, c in (terms or {}).items():
+            c = sp.sympify(c)
+            if c != 0:
+                clean[t] = c
+        self.terms = clean
+        self.scalar = scalar
+
+    # vector-space operations
+    def __add__(self, other: "Combination") -> "Combination":
+        out = dict(self.terms)
+        for t, c in other.terms.items():
+            out[t] = _simp(out[t] + c) if t in out else c
+        return Combination(out, scalar=self.scalar)
+
+    def __sub__(self, other: "Combination") -> "Combination":
+        return self + other.scale(-1)
+
+    def __neg__(self) -> "Combination":
+        return self.scale(-1)
+
+    def scale(self, c: Any) -> "Combination":
+        c = sp.sympify(c)
+        if c == 0:
+            return Combination(scalar=self.scalar)
+        return Combination({t: _simp(v * c) for t, v in self.terms.items()}, scalar=self.scalar)
+
+    def __bool__(self) -> bool:
+        return bool(self.terms)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Combination):
+            return NotImplemented
+        keys = set(self.terms) | set(other.terms)
+        return all(sp.simplify(self.terms.get(k, 0) - other.terms.get(k, 0)) == 0 for k in keys)
+
+    def __hash__(self) -> int:  # pragma: no cover - not used as key
+        return hash(tuple(sorted(self.terms)))
+
+    def lie(self, direction: "Combination") -> "Combination":
+        """Derivative of this field along ``direction`` (grafting)."""
+        out: dict[Tree, sp.Expr] = defaultdict(lambda: sp.Integer(0))
+        for t, c in self.terms.items():
+            for s, d in direction.terms.items():
+                cd = c * d
+                for g in graft(t, s):
+                    out[g] += cd
+        return Combination({t: _simp(v) for t, v in out.items()})
+
+    def items(self) -> list[tuple[Tree, sp.Expr]]:
+        """Terms ordered by (size, tree)."""
+        return sorted(self.terms.items(), key=lambda kv: (num_nodes(kv[0]), kv[0]))
+
+    def coefficient(self, t: Tree) -> sp.Expr:
+        """The coefficient of tree ``t`` (0 if absent)."""
+        return self.terms.get(t, sp.Integer(0))
+
+    def __str__(self) -> str:
+        return _format(self.items(), scalar_text if self.scalar else tree_text, text=True)
+
+    def to_latex(self) -> str:
+        """LaTeX of the combination."""
+        return _format(self.items(), scalar_latex if self.scalar else tree_latex, text=False)
+
+    def __repr__(self) -> str:
+        return f"Combination({str(self)})"
+
+    def to_dict(self) -> list[dict[str, Any]]:
+        """JSON-ready list of ``{"tree", "coefficient", "text", "latex"}``."""
+        fmt_t, fmt_l = (scalar_text, scalar_latex) if self.scalar else (tree_text, tree_latex)
+        return [{"tree": _bracket(t), "coefficient": str(c), "text": fmt_t(t),
+                 "latex": fmt_l(t)} for t, c in self.items()]
+
+
+def _simp(c: sp.Expr) -> sp.Expr:
+    if c.is_Rational:
+        return c
+    return sp.factor(sp.cancel(c))
+
+
+def _bracket(t: Tree) -> str:
+    if t == LEAF:
+        return "•"
+    return "[" + ", ".join(_bracket(c) for c in t) + "]"
+
+
+def _format(items: Sequence[tuple[Tree, sp.Expr]], fmt, *, text: bool) -> str:
+    if not items:
+        return "0"
+    parts: list[str] = []
+    for i, (t, c) in enumerate(items):
+        coef = coefficient_text(c) if text else coefficient_latex(c)
+        neg = coef.startswith("-")
+        mag = coef[1:].strip() if neg else coef
+        sign = ("-" if neg else "+") if i else ("-" if neg else "")
+        if mag == "1":
+            body = fmt(t)
+        elif text:
+            plain = mag.replace("/", "").replace(".", "").isdigit() or c.is_Rational
+            body = f"{mag} {fmt(t)}" if plain else f"({mag}) {fmt(t)}" \
+                if not (mag.startswith("(") and mag.endswith(")")) else f"{mag} {fmt(t)}"
+        else:
+            m = sp.sympify(c)
+            wrap = m.is_Add and not m.free_symbols
+            body = (r"\left(" + mag + r"\right)\," if wrap else mag + r"\,") + fmt(t)
+        parts.append(f" {sign} {body}" if i else f"{sign}{body}")
+    return "".join(parts)
+
+
+# ---------------------------------------------------------------------------------------
+# instantiation on a concrete loss (independent route used by tests and potentials)
+def _deriv_tensor(grad: Sequence[sp.Expr], params: Sequence[sp.Symbol], idx: tuple[int, ...],
+                  cache: dict) -> list[sp.Expr]:
+    key = tuple(sorted(idx))
+    if key not in cache:
+        if not key:
+            cache[key] = list(grad)
+        else:
+            prev = _deriv_tensor(grad, params, key[:-1], cache)
+            cache[key] = [sp.diff(g, params[key[-1]]) for g in prev]
+    return cache[key]
+
+
+def instantiate_tree(t: Tree, grad: Sequence[sp.Expr], params: Sequence[sp.Symbol],
+                     cache: dict | None = None) -> list[sp.Expr]:
+    """E(τ) for a concrete loss, from its gradient (SymPy, by explicit tensors)."""
+    import itertools
+    cache = {} if cache is None else cache
+    kids = [instantiate_tree(c, grad, params, cache) for c in t]
+    d = len(params)
+    out = [sp.Integer(0)] * d
+    for idx in itertools.product(range(d), repeat=len(kids)):
+        w = sp.Integer(1)
+        for r, i in enumerate(idx):
+            w *= kids[r][i]
+            if w == 0:
+                break
+        if w == 0:
+            continue
+        T = _deriv_tensor(grad, params, idx, cache)
+        out = [o + w * x for o, x in zip(out, T)]
+    return out
+
+
+def instantiate_scalar(t: Tree, loss_expr: sp.Expr, grad: Sequence[sp.Expr],
+                       params: Sequence[sp.Symbol]) -> sp.Expr:
+    """The scalar of a free tree for a concrete loss."""
+    if num_nodes(t) == 1:
+        return loss_expr
+    # root at a leaf's neighbour: scalar = <∇L, E(rest)>
+    for r in reroot_all(t):
+        if len(r) == 1:  # rooted at a leaf: single child subtree
+            v = instantiate_tree(r[0], grad, params)
+            return sum((gi * vi for gi, vi in zip(grad, v)), sp.Integer(0))
+    raise AssertionError("a tree with ≥ 2 nodes has a leaf")  # pragma: no cover

@@ -1,0 +1,200 @@
+"""Optimizers written as text: a small declarative update-rule language.
+
+A rule file (or string) describes one optimizer step, statement by statement,
+in the same whitelist grammar as losses -- nothing is ever ``eval``'d::
+
+    # signSGD with momentum, sign smoothed as m/√(m² + ε)
+    name = signum
+    hyper = beta eps
+    state m = 0
+    m = beta*m + (1 - beta)*grad(theta)
+    theta = theta - h*m/sqrt(m^2 + eps)
+
+* ``name = …``, ``hyper = …`` (hyper-parameter names), optionally ``rule = …``
+  (a one-line description) and ``regime = …`` are metadata;
+* ``state NAME = EXPR`` declares an auxiliary state field and its initial
+  value (an expression of ``theta`` and ``grad(theta)``, e.g. ``0`` or
+  ``grad(theta)``);
+* ``NAME = EXPR`` assigns, in order; later statements see earlier values.
+  ``theta`` must be assigned (the new parameters); the final value of each
+  state field is its new state.
+
+Expressions may use numbers, ``theta``, ``h``, the hyper-parameters, the state
+fields and earlier names, ``+ - * / ** ^`` (coordinate-wise for vectors),
+``sqrt`` and ``grad(x)`` (∇L at the point x).
+The parsed rule is an ordinary :class:`~ibsym.bea.optimizers.Optimizer`: the BEA
+traces it, :mod:`ibsym.numeric.kernels` runs it.
+
+Examples
+--------
+>>> opt = parse_update_rule('''
+... name = extragradient
+... theta = theta - h*grad(theta - h*grad(theta))
+... ''')
+>>> opt.name, opt.state_names
+('extragradient', ())
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sympy as sp
+
+from ibsym.core.errors import InputError, ParseError
+from ibsym.bea.optimizers import Optimizer
+from ibsym.core.parsing import _NAME_RE, FUNCTIONS, parse_expression, parse_names
+
+__all__ = ["parse_update_rule", "load_update_rule", "GRAD"]
+
+#: The gradient oracle as it appears in parsed rules.
+GRAD = sp.Function("grad")
+
+_RESERVED = {"theta", "h", "grad", "state", "name", "hyper", "rule", "regime"}
+_META = {"name", "hyper", "rule", "regime"}
+_NONSMOOTH = {"abs", "Abs", "sign", "max", "min"}
+
+
+def _functions() -> dict[str, tuple[Callable[..., sp.Expr], int]]:
+    fns = {k: v for k, v in FUNCTIONS.items() if k == "sqrt"}
+    fns["grad"] = (GRAD, 1)
+    return fns
+
+
+def _compile(expr: sp.Expr, where: str) -> Callable[[dict, Any, bool], Any]:
+    """Turn a parsed SymPy expression into an evaluator over series or NumPy values."""
+    if expr.is_Symbol:
+        name = str(expr)
+        return lambda env, grad, numeric: env[name]
+    if expr.is_Number:
+        if not expr.is_Rational:
+            raise ParseError(f"{where}: only exact numbers are supported, got {expr}")
+        return lambda env, grad, numeric: float(expr) if numeric else expr
+    if expr.is_Add or expr.is_Mul:
+        parts = [_compile(a, where) for a in expr.args]
+        # evaluate numbers and scalars first so that vectors meet scalars, not vice versa
+        add = expr.is_Add
+
+        def ev(env, grad, numeric):
+            vals = [p(env, grad, numeric) for p in parts]
+            acc = vals[0]
+            for v in vals[1:]:
+                acc = acc + v if add else acc * v
+            return acc
+        return ev
+    if expr.is_Pow:
+        base = _compile(expr.base, where)
+        e = expr.exp
+        if not e.is_Rational:
+            raise ParseError(f"{where}: powers need rational exponents, got {e}")
+
+        def ev(env, grad, numeric):
+            b = base(env, grad, numeric)
+            return b ** (float(e) if numeric else e)
+        return ev
+    if isinstance(expr, sp.Function) and expr.func == GRAD:
+        arg = _compile(expr.args[0], where)
+        return lambda env, grad, numeric: grad(arg(env, grad, numeric))
+    raise ParseError(f"{where}: '{expr.func}' of a vector is not available in update rules; "
+                     "use arithmetic, sqrt and grad(...)")
+
+
+def parse_update_rule(text: str, *, default_name: str = "custom") -> Optimizer:
+    """Parse a rule text (see the module docstring) into an :class:`Optimizer`."""
+    meta: dict[str, str] = {}
+    states: list[tuple[str, Callable]] = []
+    steps: list[tuple[str, Callable]] = []
+    names: dict[str, sp.Symbol] = {"theta": sp.Symbol("theta"), "h": sp.Symbol("h")}
+    hyper: tuple[str, ...] = ()
+    assigned_theta = False
+    fns = _functions()
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        where = f"line {lineno}"
+        m = re.match(r"^(state\s+)?([A-Za-z][A-Za-z0-9_]*)\s*=\s*(.+)$", line)
+        if not m:
+            raise ParseError(f"{where}: expected 'NAME = EXPR' or 'state NAME = EXPR', "
+                             f"got \"{line}\"", token=line[:20])
+        is_state, key, rhs = bool(m.group(1)), m.group(2), m.group(3).strip()
+        if key in _META and not is_state:
+            if steps or states:
+                raise ParseError(f"{where}: metadata '{key}' must come before the statements",
+                                 token=key)
+            meta[key] = rhs.strip().strip('"').strip("'")
+            if key == "hyper":
+                hyper = parse_names(meta[key]) if meta[key] else ()
+                for hname in hyper:
+                    if hname in _RESERVED:
+                        raise ParseError(f"{where}: '{hname}' cannot be a hyper-parameter name",
+                                         token=hname)
+                    names[hname] = sp.Symbol(hname)
+            continue
+        if not _NAME_RE.match(key) or (key in _RESERVED and key != "theta"):
+            raise ParseError(f"{where}: '{key}' cannot be assigned", token=key)
+        for bad in _NONSMOOTH:
+            if re.search(rf"\b{bad}\s*\(", rhs):
+                raise ParseError(f"{where}: '{bad}' is not differentiable; backward error "
+                                 "analysis needs a smooth rule -- smooth it, e.g. "
+                                 "sign(x) ≈ x/sqrt(x^2 + eps)", token=bad)
+        try:
+            expr = parse_expression(rhs, names, functions=fns)
+        except ParseError as exc:
+            raise ParseError(f"{where}: {exc}", token=exc.token, column=exc.column) from None
+        fn = _compile(sp.sympify(expr), where)
+        if is_state:
+            if steps:
+                raise ParseError(f"{where}: declare state fields before the update statements",
+                                 token=key)
+            if key == "theta" or key in dict(states):
+                raise ParseError(f"{where}: state field '{key}' declared twice or reserved",
+                                 token=key)
+            states.append((key, fn))
+            names[key] = sp.Symbol(key)
+        else:
+            steps.append((key, fn))
+            names.setdefault(key, sp.Symbol(key))
+            assigned_theta |= key == "theta"
+    if not assigned_theta:
+        raise ParseError("the rule never assigns theta (the new parameters); "
+                         "add a line such as 'theta = theta - h*grad(theta)'")
+    state_names = tuple(k for k, _ in states)
+
+    def update(theta, state, grad, h, hp):
+        numeric = not hasattr(theta, "alg")
+        env = {"theta": theta, "h": h, **{k: hp[k] for k in hyper},
+               **{k: state[k] for k in state_names}}
+        for key, fn in steps:
+            env[key] = fn(env, grad, numeric)
+        return env["theta"], {k: env[k] for k in state_names}
+
+    def init(theta, grad, hp):
+        numeric = not hasattr(theta, "alg")
+        env = {"theta": theta, "h": 0, **{k: hp[k] for k in hyper}}
+        out = {}
+        for key, fn in states:
+            v = fn(env, grad, numeric)
+            out[key] = theta * 0 + v if not hasattr(v, "alg") and not hasattr(v, "shape") else v
+        return out
+
+    body = "; ".join(line.split("#", 1)[0].strip() for line in text.splitlines()
+                     if line.split("#", 1)[0].strip()
+                     and line.split("=", 1)[0].strip() not in _META)
+    return Optimizer(meta.get("name", default_name), update, hyper=hyper, state_names=state_names,
+                     init=init if states else None, rule=meta.get("rule", body),
+                     rule_latex=r"\text{" + meta.get("name", default_name).replace("_", r"\_")
+                     + r" (user-defined rule)}",
+                     regime=meta.get("regime", ""))
+
+
+def load_update_rule(path: str | Path) -> Optimizer:
+    """Read and parse a rule file (``.opt``)."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"no optimizer rule file at {p}")
+    if p.stat().st_size > 100_000:
+        raise InputError(f"rule file {p} is larger than 100 kB")
+    return parse_update_rule(p.read_text(encoding="utf-8"), default_name=p.stem)

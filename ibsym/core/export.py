@@ -1,0 +1,246 @@
+"""Export of results: LaTeX documents that compile, JSON files, NumPy code.
+
+Every result follows :class:`ibsym.core.results.Result` (``to_latex``, ``to_dict``);
+this module turns one or several of them into files.
+
+Examples
+--------
+>>> doc = latex_document("Demo", [("A formula", r"\\dot\\theta = -\\nabla L")])
+>>> doc.startswith("\\\\documentclass") and "\\\\end{document}" in doc
+True
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ibsym.core.errors import InputError
+
+__all__ = [
+    "latex_document",
+    "compile_latex",
+    "pdflatex_available",
+    "write_json",
+    "write_latex",
+    "escape_text",
+    "to_numpy_code",
+    "write",
+]
+
+_PREAMBLE = r"""\documentclass[11pt]{article}
+\usepackage[utf8]{inputenc}
+\usepackage{amsmath,amssymb}
+\usepackage[margin=2cm]{geometry}
+\allowdisplaybreaks
+"""
+
+_TEXT_ESCAPES = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+    "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+}
+
+
+_UNICODE_MATH = {
+    "∇": r"\nabla ", "‖": r"\|", "θ": r"\theta ", "β": r"\beta ", "ρ": r"\rho ",
+    "ε": r"\varepsilon ", "λ": r"\lambda ", "σ": r"\sigma ", "ζ": r"\zeta ", "η": r"\eta ",
+    "Φ": r"\Phi ", "φ": r"\varphi ", "ψ": r"\psi ", "Ψ": r"\Psi ", "δ": r"\delta ",
+    "∂": r"\partial ", "∫": r"\int ", "≈": r"\approx ", "≤": r"\le ", "≥": r"\ge ",
+    "≠": r"\neq ", "≢": r"\not\equiv ", "·": r"\cdot ", "−": "-", "→": r"\to ", "×": r"\times ",
+    "ᵀ": r"^{\top}", "•": r"\bullet ", "∈": r"\in ", "Σ": r"\Sigma ", "π": r"\pi ",
+    "⁰": "^{0}", "¹": "^{1}", "²": "^{2}", "³": "^{3}", "⁴": "^{4}", "⁵": "^{5}", "⁶": "^{6}",
+    "\ue000": r"\tilde{L}", "⁷": "^{7}", "⁸": "^{8}", "⁹": "^{9}", "±": r"\pm ", "∞": r"\infty ", "…": r"\dots ",
+}
+
+
+def escape_text(text: str) -> str:
+    r"""Escape plain text for LaTeX (outside math mode); Unicode maths becomes inline math.
+
+    Examples
+    --------
+    >>> escape_text("50% of a_b")
+    '50\\% of a\\_b'
+    >>> escape_text("L̃ = L + h‖∇L‖²")
+    '$\\tilde{L}$ = L + h$\\|$$\\nabla $L$\\|$$^{2}$'
+    """
+    text = text.replace("L\u0303", "\ue000").replace("\u0303", "")
+    out = []
+    for c in text:
+        if c in _TEXT_ESCAPES:
+            out.append(_TEXT_ESCAPES[c])
+        elif c in _UNICODE_MATH:
+            out.append("$" + _UNICODE_MATH[c] + "$")
+        elif ord(c) < 128:
+            out.append(c)
+        else:
+            out.append("?")
+    return "".join(out)
+
+
+def latex_document(title: str, sections: Iterable[tuple[str, str | Sequence[str]]],
+                   *, notes: Sequence[str] = ()) -> str:
+    """A standalone LaTeX document (``pdflatex``-compilable, only base packages).
+
+    Parameters
+    ----------
+    title : str
+        Plain-text title.
+    sections : iterable of (heading, math)
+        ``math`` is a display-math body (or a list of them, one ``align*`` row
+        each); it is placed in ``\\begin{align*} ... \\end{align*}``.
+    notes : sequence of str
+        Plain-text paragraphs appended at the end.
+    """
+    parts = [_PREAMBLE, "\\begin{document}\n", f"\\section*{{{escape_text(title)}}}\n"]
+    for heading, math in sections:
+        parts.append(f"\\subsection*{{{escape_text(heading)}}}\n")
+        rows = [math] if isinstance(math, str) else list(math)
+        body = " \\\\\n".join(r if "&" in r else "& " + r for r in rows)
+        parts.append("\\begin{align*}\n" + body + "\n\\end{align*}\n")
+    for note in notes:
+        parts.append(escape_text(note) + "\n\n")
+    parts.append("\\end{document}\n")
+    return "".join(parts)
+
+
+def pdflatex_available() -> bool:
+    """Whether a ``pdflatex`` executable is on the PATH."""
+    return shutil.which("pdflatex") is not None
+
+
+def compile_latex(tex: str | Path, *, outdir: str | Path | None = None,
+                  timeout: float = 120.0) -> Path:
+    """Compile a ``.tex`` file (or LaTeX source text) with ``pdflatex``.
+
+    Returns the path of the PDF.  Raises :class:`InputError` with the first
+    LaTeX error line when compilation fails, or when ``pdflatex`` is missing
+    (install the Debian package ``texlive-latex-base``).
+    """
+    if not pdflatex_available():
+        raise InputError("pdflatex not found; install it (Debian: apt-get install texlive-latex-base)")
+    if isinstance(tex, Path) or (isinstance(tex, str) and tex.endswith(".tex") and "\n" not in tex):
+        path = Path(tex)
+        source_dir = path.parent
+    else:
+        source_dir = Path(tempfile.mkdtemp(prefix="ibsym-tex-"))
+        path = source_dir / "document.tex"
+        path.write_text(str(tex), encoding="utf-8")
+    out = Path(outdir) if outdir is not None else path.parent
+    out.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error",
+         f"-output-directory={out}", path.name],
+        cwd=source_dir, capture_output=True, text=True, timeout=timeout)
+    pdf = out / (path.stem + ".pdf")
+    for ext in (".aux", ".log", ".out"):
+        (out / (path.stem + ext)).unlink(missing_ok=True)
+    if proc.returncode != 0 or not pdf.exists():
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("!")]
+        first = lines[0] if lines else proc.stdout[-500:]
+        raise InputError(f"pdflatex failed on {path}: {first}")
+    return pdf
+
+
+def write_json(obj: Any, path: str | Path) -> Path:
+    """Write a result (anything with ``to_dict``) or a plain dict as JSON."""
+    from ibsym.core.results import jsonable
+    data = obj.to_dict() if hasattr(obj, "to_dict") else jsonable(obj)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def write_latex(obj: Any, path: str | Path, *, title: str | None = None,
+                standalone: bool = True) -> Path:
+    """Write a result's LaTeX: a formula file, or a standalone document."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if hasattr(obj, "latex_document") and standalone:
+        text = obj.latex_document(title=title)
+    elif standalone:
+        text = latex_document(title or type(obj).__name__, [("Result", obj.to_latex())])
+    else:
+        text = obj.to_latex() + "\n"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def to_numpy_code(eq: Any, *, module_doc: str | None = None) -> str:
+    """Python source of a module evaluating F_0..F_k with NumPy (callable, importable).
+
+    The module defines ``PARAMS``, ``ORDER``, ``terms(theta, **hyper)`` returning an
+    array (k+1, d, ...) and ``field(theta, h, order=ORDER, **hyper)`` = Σ h^j F_j.
+    Common subexpressions are shared across all components and orders.
+
+    Examples
+    --------
+    >>> from ibsym import modified_equation
+    >>> from ibsym.core import losses
+    >>> src = to_numpy_code(modified_equation("gd", losses.bilinear(), order=1))
+    >>> ns = {}; exec(compile(src, "<ibsym>", "exec"), ns)
+    >>> ns["field"]([0.5, 1.5], 0.1).round(6)
+    array([0.420312, 0.135938])
+    """
+    import sympy as sp
+    from sympy.printing.numpy import NumPyPrinter
+
+    if eq.is_generic:
+        raise InputError("NumPy code needs a concrete loss")
+    subs = eq.substitute_hyper()
+    hyper = [s for s in eq.optimizer.symbolic_hyper]
+    exprs = [x.xreplace(subs) for F in eq.terms for x in F]
+    repl, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_x"))
+    pr = NumPyPrinter({"fully_qualified_modules": True, "allow_unknown_functions": False})
+    names = [str(p) for p in eq.params]
+    hargs = "".join(f", {s}" for s in hyper)
+    lines = [
+        '"""' + (module_doc or f"Modified equation of {eq.optimizer.name} to order {eq.order} "
+                 f"for L = {eq.loss.expr}, generated by ibsym.") + '"""',
+        "import numpy", "",
+        f"PARAMS = {tuple(names)!r}", f"ORDER = {eq.order}",
+        f"HYPER = {tuple(str(s) for s in hyper)!r}", "", "",
+        f"def terms(theta{hargs}):",
+        f'    """F_0..F_{eq.order} at theta = ({", ".join(names)}); array ({eq.order + 1}, '
+        f'{len(names)}, ...)."""',
+        "    theta = numpy.asarray(theta, dtype=float)",
+        f"    {', '.join(names)}{',' if len(names) == 1 else ''} = theta",
+    ]
+    for sym, val in repl:
+        lines.append(f"    {sym} = {pr.doprint(val)}")
+    flat = ", ".join(pr.doprint(e) for e in reduced)
+    lines += [
+        f"    flat = numpy.broadcast_arrays({flat}, theta[0])[:-1]",
+        f"    return numpy.array(flat, dtype=float).reshape(({eq.order + 1}, {len(names)})"
+        " + theta.shape[1:])",
+        "", "",
+        f"def field(theta, h, order=ORDER{hargs}):",
+        '    """Sum of h**j F_j for j <= order."""',
+        f"    F = terms(theta{''.join(f', {s}' for s in hyper)})",
+        "    return sum(h ** j * F[j] for j in range(order + 1))",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write(result: Any, stem: str | Path, formats: Sequence[str] = ("tex", "json")) -> list[Path]:
+    """Write a result as ``stem.tex`` (standalone), ``stem.json`` and/or ``stem.py``."""
+    stem = Path(stem)
+    out = []
+    for fmt in formats:
+        if fmt == "tex":
+            out.append(write_latex(result, stem.with_suffix(".tex")))
+        elif fmt == "json":
+            out.append(write_json(result, stem.with_suffix(".json")))
+        elif fmt == "py":
+            p = stem.with_suffix(".py")
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(to_numpy_code(result), encoding="utf-8")
+            out.append(p)
+        else:
+            raise InputError(f"unknown export format '{fmt}'; choose tex, json or py")
+    return out
