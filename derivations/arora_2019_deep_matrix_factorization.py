@@ -7,7 +7,9 @@ the end-to-end dynamics of S. Arora, N. Cohen, E. Hazan, ICML 2018 (Thm 1).  Ora
 ``../shared/formulas.md`` §5.1–5.3 (the published flows, compared symbolically; the d = 3,
 N = 3 instance: layerwise vs end-to-end flow, u_rᵀẆv_r = (1.16983216, −0.0741482, 0.31104431),
 A_12, A_13, A_23 = −0.20404, 0.17351, 1.33853).  The flows are *derived* by SymPy
-(:mod:`ibsym.deep_linear.spectral`); GD runs are NumPy (:mod:`ibsym.deep_linear.factorization`).
+(:mod:`ibsym.deep_linear.flows`); GD runs are NumPy (:mod:`ibsym.deep_linear.training` and the
+experiments of :mod:`ibsym.deep_linear.flow_experiments`, :mod:`ibsym.deep_linear.recovery`,
+:mod:`ibsym.deep_linear.checks`).
 
 Beyond the paper: the GD error against the derived trajectories (fitted order 1 in h), the
 flow law along GD from near-balanced Gaussian initializations (error ∝ α², the imbalance),
@@ -20,13 +22,16 @@ import sys
 from pathlib import Path
 
 from ibsym.core import export
-from ibsym.deep_linear.factorization import (completion_experiment, end_to_end_check, imbalance_sweep,
-                                 perturbation_experiment, seeded_completion_instance,
-                                 sensing_experiment, trajectory_sweep)
+from ibsym.deep_linear import (completion_experiment, end_to_end_check, end_to_end_dynamics,
+                               imbalance_sweep, perturbation_experiment,
+                               seeded_completion_instance, sensing_experiment,
+                               singular_value_flow, trajectory_sweep)
 from ibsym.plots import spectral as splots
-from ibsym.deep_linear.spectral import end_to_end_dynamics, singular_value_flow
+from ibsym.plots import save_figure
+from ibsym.core.files import atomic_write_text
 from ibsym.reproduce import record_check, raise_on_failures
 
+IBSYM_DERIVATION = True   # marks a derivation script: reproduce runs only marked files
 NAME = "arora_2019_deep_matrix_factorization"
 TITLE = ("Deep matrix factorization: end-to-end and singular-value dynamics, trajectories by "
          "depth, low-rank recovery (Arora, Cohen, Hazan 2018; Arora, Cohen, Hu, Luo 2019)")
@@ -83,10 +88,10 @@ def main(out: Path, *, quick: bool = False) -> dict:
         record_check(checks, f"depth {n}: closed/implicit solution vs ODE integration", gap, 0.0,
                gap < 1e-8, 1e-8)
     fig = splots.trajectories(sweep)
-    fig.savefig(out / "trajectories.png", dpi=110)
+    save_figure(fig, out / "trajectories.png", dpi=110)
     fig = splots.error_rates(sweep.steps, sweep.errors, [f"depth {n}" for n in sweep.depths],
                              sweep.slopes, title="GD vs derived singular values")
-    fig.savefig(out / "trajectory_rates.png", dpi=110)
+    save_figure(fig, out / "trajectory_rates.png", dpi=110)
     files += ["trajectories.png", "trajectory_rates.png"]
 
     # 4. near-balanced (Gaussian) initialization of scale α: the flow law along GD
@@ -103,7 +108,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
                              [imb2.imbalance_slope, imb2.residual_slope, imb3.residual_slope],
                              xlabel="layer scale α", ylabel="max over the trajectory",
                              title="near-balanced initialization")
-    fig.savefig(out / "imbalance.png", dpi=110)
+    save_figure(fig, out / "imbalance.png", dpi=110)
     files.append("imbalance.png")
 
     # 5. matrix completion: spectra by depth vs nuclear norm and ground truth
@@ -127,7 +132,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
     record_check(checks, "nuclear-norm solution: relative duality gap", comp.nuclear.gap, 0.0,
            abs(comp.nuclear.gap) < 1e-6, 1e-6)
     fig = splots.spectra(comp, title=f"completion: {comp.problem}")
-    fig.savefig(out / "completion_spectra.png", dpi=110)
+    save_figure(fig, out / "completion_spectra.png", dpi=110)
     files.append("completion_spectra.png")
 
     # 6. matrix sensing
@@ -140,7 +145,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
     record_check(checks, "sensing: depth 3 recovers the low-rank matrix", serr["depth 3"], 0.0,
            serr["depth 3"] < 0.05, 0.05)
     fig = splots.spectra(sens, title=f"sensing: {sens.problem}")
-    fig.savefig(out / "sensing_spectra.png", dpi=110)
+    save_figure(fig, out / "sensing_spectra.png", dpi=110)
     files.append("sensing_spectra.png")
 
     # 7. noisy target: the low-rank phase, measured
@@ -162,7 +167,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
            [round(float(r["best_error"] / r["final_error"]), 3) for r in rows if r["depth"] >= 2],
            "< 0.7", all(r["best_error"] < 0.7 * r["final_error"] for r in rows if r["depth"] >= 2))
     fig = splots.perturbation(pert)
-    fig.savefig(out / "perturbation.png", dpi=110)
+    save_figure(fig, out / "perturbation.png", dpi=110)
     files.append("perturbation.png")
 
     # 8. exports
@@ -175,7 +180,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
         ("Matrix sensing", sens.to_latex()),
         ("Noisy target: the low-rank phase", pert.to_latex()),
     ], notes=[str(sweep), str(comp), str(pert)])
-    (out / "deep_matrix_factorization.tex").write_text(doc, encoding="utf-8")
+    atomic_write_text(out / "deep_matrix_factorization.tex", doc)
     files.append("deep_matrix_factorization.tex")
     export.write_json({"end_to_end": e2e.to_dict(), "singular_value_flow": flow.to_dict(),
                        "end_to_end_check": chk.to_dict(), "trajectories": sweep.to_dict(),

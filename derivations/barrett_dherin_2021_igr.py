@@ -20,11 +20,13 @@ from pathlib import Path
 
 import ibsym as ib
 from ibsym.core import export
-from ibsym.bea.procedure import trees
+from ibsym.bea import trees
 from ibsym.numeric.kernels import paths
 from ibsym.plots.orders import error_orders, trajectories
+from ibsym.plots import save_figure
 from ibsym.reproduce import record_check, raise_on_failures
 
+IBSYM_DERIVATION = True   # marks a derivation script: reproduce runs only marked files
 NAME = "barrett_dherin_2021_igr"
 TITLE = "Implicit gradient regularization of GD (Barrett & Dherin 2021)"
 REFERENCE = "D. Barrett, B. Dherin, Implicit Gradient Regularization, ICLR 2021, Thm 3.1"
@@ -73,12 +75,12 @@ def main(out: Path, *, quick: bool = False) -> dict:
     # 4. figures and exports
     files = []
     fig = error_orders(report, title="GD on (ab-1)²/2: global error vs h")
-    fig.savefig(out / "orders.png", dpi=120)
+    save_figure(fig, out / "orders.png", dpi=120)
     files.append("orders.png")
     data = paths(eq, [0.3, 1.7], 0.2, 2.0 if quick else 4.0, orders=(0, 1))
     fig = trajectories(data, title="GD (h = 0.2) vs gradient flow vs modified flow",
                        manifold=lambda x: 1.0 / x)
-    fig.savefig(out / "trajectories.png", dpi=120)
+    save_figure(fig, out / "trajectories.png", dpi=120)
     files.append("trajectories.png")
     files += [p.name for p in export.write(eq, out / "gd_bilinear", ("tex", "json", "py"))]
     files += [p.name for p in export.write(generic, out / "gd_generic", ("tex", "json"))]

@@ -42,8 +42,10 @@ from ibsym.numeric.kernels import compile_gradient, paths
 from ibsym.bea.optimizers import hyper_symbol
 from ibsym.plots.orders import error_orders
 from ibsym.core.progress import Progress
+from ibsym.plots import save_figure
 from ibsym.reproduce import record_check, check_close, raise_on_failures
 
+IBSYM_DERIVATION = True   # marks a derivation script: reproduce runs only marked files
 NAME = "cattaneo_2024_adam"
 TITLE = "Implicit bias of Adam and RMSProp: the perturbed one-norm (Cattaneo, Klusowski & Shigida 2024)"
 REFERENCE = ("M. D. Cattaneo, J. M. Klusowski, B. Shigida, On the Implicit Bias of Adam, ICML 2024 "
@@ -492,12 +494,12 @@ def main(out: Path, *, quick: bool = False) -> dict:
                         if name == "adam" or k != "beta")
         fig = error_orders(rep, title=f"{name} ({hyp}) on (ab−1)²/2 from (0.3, 1.7)\n"
                                   "global error vs h (order 2 is new)")
-        fig.savefig(out / f"orders_{name}.png", dpi=120)
+        save_figure(fig, out / f"orders_{name}.png", dpi=120)
         files.append(f"orders_{name}.png")
     steps_ill = ILLUSTRATION["steps"][1:] if quick else ILLUSTRATION["steps"]
     canvas = error_orders(reports["adam"][1])       # a Figure from ibsym.plots, redrawn
     record = illustration(canvas, loss, checks, c_adam, steps_ill)
-    canvas.savefig(out / "adam_bilinear_one_norm.png", dpi=110)
+    save_figure(canvas, out / "adam_bilinear_one_norm.png", dpi=110)
     files.append("adam_bilinear_one_norm.png")
     prog.update("illustration")
     gd_ml = ib.modified_equation("gd", order=1).modified_loss()
@@ -516,7 +518,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
     canvas = error_orders(reports["adam"][1])
     table = comparison(canvas, {"two_norm": two_norm, "one_norm": c_adam, "rmsprop": c_rms,
                                 "heavy_ball_same_h": from_ml["heavy-ball"].factor()})
-    canvas.savefig(out / "regularization_strength.png", dpi=120)
+    save_figure(canvas, out / "regularization_strength.png", dpi=120)
     files.append("regularization_strength.png")
     same_hb = (two_norm[1][1] - two_norm[4][1]).cancel() == 0
     record_check(checks, "at equal effective step, heavy ball, EMA momentum and large-ε Adam share the "

@@ -39,8 +39,10 @@ from ibsym.bea.optimizers import hyper_symbol
 from ibsym.plots.orders import error_orders
 from ibsym.core.progress import Progress
 from ibsym.bea.trees import LEAF, Combination
+from ibsym.plots import save_figure
 from ibsym.reproduce import record_check, check_close, raise_on_failures
 
+IBSYM_DERIVATION = True   # marks a derivation script: reproduce runs only marked files
 NAME = "ghosh_2023_heavy_ball"
 TITLE = "Implicit regularization of heavy-ball momentum (Ghosh, Lyu, Zhang & Wang 2023)"
 REFERENCE = ("A. Ghosh, H. Lyu, X. Zhang, R. Wang, Implicit Regularization in Heavy-ball "
@@ -334,14 +336,14 @@ def main(out: Path, *, quick: bool = False) -> dict:
     hb_num = hb_num.with_verification(rep)
     fig = error_orders(rep, title="heavy ball β=0.5 on (ab−1)²/2 from (0.3, 1.7),\n"
                               "flows from the derived θ̃(0)")
-    fig.savefig(out / "orders.png", dpi=120)
+    save_figure(fig, out / "orders.png", dpi=120)
     files.append("orders.png")
     fig = error_orders(bad, title="heavy ball β=0.5: flows from θ_0 (no shift)\n"
                               "stall at O(h)")
-    fig.savefig(out / "orders_noshift.png", dpi=120)
+    save_figure(fig, out / "orders_noshift.png", dpi=120)
     files.append("orders_noshift.png")
     fig = _shift_figure(error_orders(rep), loss, [0.5, 1.5])
-    fig.savefig(out / "shift.png", dpi=120)
+    save_figure(fig, out / "shift.png", dpi=120)
     files.append("shift.png")
     prog.update("figures")
 

@@ -24,8 +24,11 @@ from ibsym.plots import zeta as zplots
 from ibsym.wide_relu.networks import train_networks, zeta_monte_carlo
 from ibsym.wide_relu.splines import solve_variational, zeta_function
 from ibsym.wide_relu.zeta import X, curvature_penalty, design_initialization
+from ibsym.plots import save_figure
+from ibsym.core.files import atomic_write_text
 from ibsym.reproduce import record_check, raise_on_failures
 
+IBSYM_DERIVATION = True   # marks a derivation script: reproduce runs only marked files
 NAME = "jin_montufar_2023_designed_penalty"
 TITLE = "Designing the curvature penalty through the initialization (Jin & Montúfar 2023)"
 REFERENCE = ("H. Jin, G. Montúfar, JMLR 24(137), 2023 (inverse problem, 'Proposition 7'); "
@@ -70,7 +73,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
         if label == "binary":
             fig = zplots.monte_carlo(mc.centers, mc.estimate, mc.stderr, mc.centers, mc.exact,
                                      title="designed ζ = ϱ: simulation of the sampler")
-            fig.savefig(out / "monte_carlo.png", dpi=110)
+            save_figure(fig, out / "monte_carlo.png", dpi=110)
             files.append("monte_carlo.png")
 
     # 3. training from the designed initialization realizes the ϱ-spline
@@ -78,7 +81,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
     fig = zplots.penalty_curves([("designed ϱ", zeta_function(design.penalty)[0]),
                                  ("W, B ~ N(0,1)", zeta_function(gauss)[0])],
                                 title="designed penalty vs Gaussian initialization")
-    fig.savefig(out / "zeta.png", dpi=110)
+    save_figure(fig, out / "zeta.png", dpi=110)
     files.append("zeta.png")
     spline = solve_variational(X_DATA, Y_DATA, design.penalty)
     other = solve_variational(X_DATA, Y_DATA, gauss)
@@ -95,7 +98,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
     fig = zplots.network_vs_spline(run, spline, index=0,
                                    extra=[("spline of N(0,1) init", other)],
                                    title=f"designed init, width {width}: network vs ϱ-spline")
-    fig.savefig(out / "network_designed.png", dpi=110)
+    save_figure(fig, out / "network_designed.png", dpi=110)
     files.append("network_designed.png")
 
     doc = export.latex_document(TITLE, [
@@ -104,7 +107,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
         ("Variational problem", design.penalty.variational_problem().to_latex()),
     ], notes=[f"Data x = {X_DATA}, y = {Y_DATA}; width {width}: RMS to the designed spline "
               f"{to_design:.3g}, to the Gaussian-init spline {to_gauss:.3g}."])
-    (out / "designed_penalty.tex").write_text(doc, encoding="utf-8")
+    atomic_write_text(out / "designed_penalty.tex", doc)
     files.append("designed_penalty.tex")
     export.write_json({"design_binary": design.to_dict(), "design_gaussian": design_n.to_dict(),
                        "rms_to_design": to_design, "rms_to_gaussian": to_gauss},

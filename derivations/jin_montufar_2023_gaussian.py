@@ -26,8 +26,11 @@ from ibsym.wide_relu.networks import SLOPE_INTERVAL, train_networks, trajectory_
     zeta_monte_carlo
 from ibsym.wide_relu.splines import solve_variational, zeta_function
 from ibsym.wide_relu.zeta import curvature_penalty
+from ibsym.plots import save_figure
+from ibsym.core.files import atomic_write_text
 from ibsym.reproduce import record_check, raise_on_failures
 
+IBSYM_DERIVATION = True   # marks a derivation script: reproduce runs only marked files
 NAME = "jin_montufar_2023_gaussian"
 TITLE = "Gaussian vs sharp Gaussian initialization: ζ, trained network and ζ-spline (Jin & Montúfar 2023)"
 REFERENCE = ("H. Jin, G. Montúfar, Implicit Bias of Gradient Descent for MSE Regression with "
@@ -81,7 +84,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
         if label == "N(0,1)":
             fig = zplots.monte_carlo(mc.centers, mc.estimate, mc.stderr, mc.centers, mc.exact,
                                      title="ζ by simulation, W, B ~ N(0, 1)")
-            fig.savefig(out / "monte_carlo.png", dpi=110)
+            save_figure(fig, out / "monte_carlo.png", dpi=110)
             files.append("monte_carlo.png")
 
     # 3. trained networks vs the ζ-spline, for both initializations
@@ -89,7 +92,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
     fig = zplots.penalty_curves([("W,B ~ N(0,1)", zeta_function(standard)[0]),
                                  ("sharp: σ_B² = 0.1", zeta_function(sharp)[0])],
                                 title="ζ(x): Gaussian vs sharp Gaussian")
-    fig.savefig(out / "zeta.png", dpi=110)
+    save_figure(fig, out / "zeta.png", dpi=110)
     files.append("zeta.png")
     fits = {}
     for label, pen, steps in (("gaussian", standard, 6000), ("sharp", sharp, 20000)):
@@ -104,7 +107,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
                fits[label][0] < tol, tol)
         fig = zplots.network_vs_spline(run, spline, index=0,
                                        title=f"{label} init, width {width}: network vs g*")
-        fig.savefig(out / f"network_{label}.png", dpi=110)
+        save_figure(fig, out / f"network_{label}.png", dpi=110)
         files.append(f"network_{label}.png")
 
     # 4. width sweep: O(n^{-1/2})
@@ -115,7 +118,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
     record_check(checks, f"fitted exponent of ‖f − g*‖ vs width {widths[0]}..{widths[-1]}",
            sweep.slope, -0.5, sweep.ok, list(SLOPE_INTERVAL))
     fig = zplots.width_scaling(sweep, title="‖f(·,θ*) − g*‖ vs width (W, B ~ N(0,1))")
-    fig.savefig(out / "width_scaling.png", dpi=110)
+    save_figure(fig, out / "width_scaling.png", dpi=110)
     files.append("width_scaling.png")
 
     # 5. trajectory vs smoothing splines, λ = 1/(η̄ t)
@@ -128,7 +131,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
     record_check(checks, "early training (t = 10, 30): f_t is closer to s_λ(t) than to g* "
            "(ratio of distances)", early, 0.0, max(early) < 0.5, 0.5)
     fig = zplots.trajectory(traj, sweep.reference.x, sweep.reference.y)
-    fig.savefig(out / "trajectory.png", dpi=110)
+    save_figure(fig, out / "trajectory.png", dpi=110)
     files.append("trajectory.png")
 
     # 6. exports
@@ -142,7 +145,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
         ("Width scaling (fit)", sweep.to_latex()),
     ], notes=[f"Data x = {X_DATA}, y = {Y_DATA}. Fitted exponent {sweep.slope:.3f}; accepted "
               f"interval {SLOPE_INTERVAL}."])
-    (out / "gaussian.tex").write_text(doc, encoding="utf-8")
+    atomic_write_text(out / "gaussian.tex", doc)
     files.append("gaussian.tex")
     export.write_json({"zeta_general": general.to_dict(), "zeta_standard": standard.to_dict(),
                        "zeta_sharp": sharp.to_dict(), "width_sweep": sweep.to_dict(),

@@ -23,8 +23,11 @@ from ibsym.plots import zeta as zplots
 from ibsym.wide_relu.networks import train_networks, zeta_monte_carlo
 from ibsym.wide_relu.splines import solve_variational, zeta_function
 from ibsym.wide_relu.zeta import curvature_penalty
+from ibsym.plots import save_figure
+from ibsym.core.files import atomic_write_text
 from ibsym.reproduce import record_check, raise_on_failures
 
+IBSYM_DERIVATION = True   # marks a derivation script: reproduce runs only marked files
 NAME = "jin_montufar_2023_uniform_spline"
 TITLE = "Uniform initialization: constant ζ and the natural cubic spline (Jin & Montúfar 2023)"
 REFERENCE = ("H. Jin, G. Montúfar, JMLR 24(137), 2023 (uniform initialization ⇒ natural cubic "
@@ -123,7 +126,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
     fig = zplots.penalty_curves([("W ~ U(-1,1), B ~ U(-2,2)", zeta_function(pen)[0]),
                                  ("W = ±1, B ~ U(-2,2)", zeta_function(binary)[0])],
                                 xlim=(-4, 4), title="ζ(x) of uniform initializations")
-    fig.savefig(out / "zeta.png", dpi=110)
+    save_figure(fig, out / "zeta.png", dpi=110)
     files.append("zeta.png")
     width = 2048 if quick else 8192
     fits = {}
@@ -140,7 +143,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
         fig = zplots.network_vs_spline(run, spline, index=0,
                                        extra=[("natural cubic spline (oracle)", oracle)],
                                        title=f"{label} init, width {width}: network vs spline")
-        fig.savefig(out / f"network_{label}.png", dpi=110)
+        save_figure(fig, out / f"network_{label}.png", dpi=110)
         files.append(f"network_{label}.png")
 
     doc = export.latex_document(TITLE, [
@@ -150,7 +153,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
          binary.variational_problem().to_latex()),
     ], notes=[f"Data x = {X_DATA}, y = {Y_DATA}. RMS(network - natural cubic spline): "
               f"uniform {fits['uniform']:.3g}, binary {fits['binary']:.3g} at width {width}."])
-    (out / "uniform_spline.tex").write_text(doc, encoding="utf-8")
+    atomic_write_text(out / "uniform_spline.tex", doc)
     files.append("uniform_spline.tex")
     export.write_json({"zeta_general": general.to_dict(), "zeta_uniform": pen.to_dict(),
                        "zeta_binary": binary.to_dict(), "fits": fits}, out / "uniform_spline.json")

@@ -7,8 +7,9 @@ balanced weights follows ``τ u̇ = N u^{2−2/N}(s − u)``; depth 2 gives the 
 Oracles: ``../shared/formulas.md`` §5.4 (the closed form, the depth-3 antiderivative, the
 instances u(1) = 0.3557124789, u(2) = 2.9457206986 for s = 3, u_0 = 10⁻³, and
 t(0.01 → 0.5) = 2.29755992507 (N = 2), 3.76803678108 (N = 3) for s = 1) and §2.1 (GD's
-first-order modified equation).  Everything is *derived* by :mod:`ibsym.deep_linear.spectral` and checked
-against ODE integration and GD simulation (:mod:`ibsym.deep_linear.factorization`).
+first-order modified equation).  Everything is *derived* by :mod:`ibsym.deep_linear` (flows, solutions,
+learning, finite_step) and checked against ODE integration and GD simulation (its NumPy modules:
+training, predictions, flow_experiments, checks).
 
 Beyond the paper: the small-initialization law of the time to learn a mode
 (``σ_0^{−(N−2)/N}/((N−2)s)`` for N ≥ 3, fitted from GD runs), the separation of modes that
@@ -23,12 +24,15 @@ from pathlib import Path
 
 import ibsym
 from ibsym.core import export
-from ibsym.deep_linear.factorization import (finite_step_check, fit_slope, predicted_singular_values,
-                                 regression, train, trajectory_sweep)
+from ibsym.deep_linear import (finite_step_check, finite_step_flow, fit_slope,
+                               predicted_singular_values, regression, solve_flow, time_to_learn,
+                               train, trajectory_sweep)
 from ibsym.plots import spectral as splots
-from ibsym.deep_linear.spectral import finite_step_flow, solve_flow, time_to_learn
+from ibsym.plots import save_figure
+from ibsym.core.files import atomic_write_text
 from ibsym.reproduce import record_check, raise_on_failures
 
+IBSYM_DERIVATION = True   # marks a derivation script: reproduce runs only marked files
 NAME = "saxe_2014_learning_curves"
 TITLE = "Learning curves of deep linear networks: closed forms, implicit solutions, time to learn"
 REFERENCE = ("A. Saxe, J. McClelland, S. Ganguli, Exact solutions to the nonlinear dynamics of "
@@ -100,7 +104,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
           for n in (1, 2, 3, 4)]
     fig = splots.learning_curves(curves, gd=gd, title="σ(t)/s from σ0 = 0.01: derived (lines), "
                                                       f"GD h = {steps[-1]:g} (markers)")
-    fig.savefig(out / "learning_curves.png", dpi=110)
+    save_figure(fig, out / "learning_curves.png", dpi=110)
     files.append("learning_curves.png")
 
     # 3. time to learn: exact, asymptotic, and from GD runs
@@ -136,7 +140,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
                              [fit_slope(s0s, gd_times[3]), fit_slope(s0s, gd_times[4])],
                              xlabel="σ0", ylabel="time to reach s/2",
                              title="time to learn a mode from small initialization")
-    fig.savefig(out / "time_to_learn.png", dpi=110)
+    save_figure(fig, out / "time_to_learn.png", dpi=110)
     files.append("time_to_learn.png")
 
     # 4. incremental learning: modes in order of s, separation grows with depth
@@ -172,7 +176,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
                              [bridge[2][2].slope0, bridge[3][2].slope0, bridge[2][2].slope1,
                               bridge[3][2].slope1], ylabel="max |σ_GD − σ_flow| on [T/2, T]",
                              title="finite-step correction of the singular-value flow")
-    fig.savefig(out / "finite_step.png", dpi=110)
+    save_figure(fig, out / "finite_step.png", dpi=110)
     files.append("finite_step.png")
 
     # 6. exports
@@ -186,7 +190,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
                                                 bridge[3][0].concrete_latex()]),
         ("GD vs learning curves (max error, fitted order)", sweep.to_latex()),
     ], notes=[str(sweep), bridge[2][1].summary(), str(bridge[2][2]), str(bridge[3][2])])
-    (out / "learning_curves.tex").write_text(doc, encoding="utf-8")
+    atomic_write_text(out / "learning_curves.tex", doc)
     files.append("learning_curves.tex")
     export.write_json({"solutions": {str(n): solve_flow(n).to_dict() for n in (1, 2, 3, 4)},
                        "general": general.to_dict(),
