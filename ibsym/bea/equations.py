@@ -35,6 +35,7 @@ import sympy as sp
 from ibsym.core.errors import InputError
 from ibsym.core.export import latex_document
 from ibsym.core.losses import Loss
+from ibsym.core.values import as_number, to_sympy
 from ibsym.bea.optimizers import Optimizer
 from ibsym.core.results import Result
 from ibsym.bea.trees import Combination
@@ -170,7 +171,8 @@ class ModifiedEquation(Result):
     def substitute_hyper(self) -> dict[sp.Symbol, sp.Expr]:
         """Substitution dict of the fixed hyper-parameters."""
         from ibsym.bea.optimizers import hyper_symbol
-        return {hyper_symbol(k): sp.sympify(v) for k, v in self.optimizer.values}
+        return {hyper_symbol(k): to_sympy(v, what=f"hyper-parameter {k}")
+                for k, v in self.optimizer.values}
 
     def evaluate(self, at: dict[str, Any], h: Any | None = None) -> dict[str, Any]:
         """Exact values of each F_j (and of the truncated field if ``h`` is given) at a point.
@@ -197,7 +199,7 @@ class ModifiedEquation(Result):
         if unknown:
             raise InputError(f"unknown parameter(s) {', '.join(unknown)} in --at; "
                              f"the loss has {', '.join(names)}")
-        sub = {names[n]: sp.nsimplify(v) if isinstance(v, float) else sp.sympify(v)
+        sub = {names[n]: as_number(v, what=f"value of {n}", rational=True)
                for n, v in at.items()}
         vals = [[sp.N(x.xreplace(sub), 17) for x in F] for F in self.terms]
         free = set().union(*[set().union(*[x.free_symbols for x in F]) for F in vals])
@@ -207,7 +209,7 @@ class ModifiedEquation(Result):
         out: dict[str, Any] = {"point": {str(p): float(sub[p]) for p in self.params},
                                "terms": [[float(x) for x in F] for F in vals]}
         if h is not None:
-            hv = sp.nsimplify(h) if isinstance(h, float) else sp.sympify(h)
+            hv = as_number(h, what="h", rational=True)
             total = [sum((vals[j][i] * hv ** j for j in range(len(vals))), sp.Integer(0))
                      for i in range(len(self.params))]
             out["h"] = float(hv)

@@ -35,6 +35,8 @@ ibsym.core.errors.InputError: unknown optimizer 'adamw'; choose one of: adam, gd
 from __future__ import annotations
 
 import itertools
+import keyword
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -42,6 +44,7 @@ from typing import Any
 import sympy as sp
 
 from ibsym.core.errors import InputError
+from ibsym.core.values import as_number, to_sympy
 
 __all__ = ["Optimizer", "GD", "HEAVY_BALL", "HEAVY_BALL_EMA", "NESTEROV", "NESTEROV_TORCH",
            "ADAM", "RMSPROP", "get_optimizer", "register", "OPTIMIZERS", "VARIANTS",
@@ -49,6 +52,25 @@ __all__ = ["Optimizer", "GD", "HEAVY_BALL", "HEAVY_BALL_EMA", "NESTEROV", "NESTE
 
 _GREEK = {"beta": r"\beta", "rho": r"\rho", "eps": r"\varepsilon", "alpha": r"\alpha",
           "gamma": r"\gamma", "lam": r"\lambda", "mu": r"\mu", "tau": r"\tau"}
+
+
+#: Characters allowed in optimizer names (rule files and ``Optimizer(name)``): they reach
+#: LaTeX, JSON, file names and generated code, so nothing there can be markup or syntax.
+NAME_ALPHABET = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                          "-_.+ [],")
+_IDENT_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def _check_name(name: Any) -> None:
+    """Refuse optimizer names outside :data:`NAME_ALPHABET` (``[],`` for the variants)."""
+    if not isinstance(name, str) or not name.strip():
+        raise InputError("an optimizer needs a non-empty name")
+    if len(name) > 80:
+        raise InputError(f"optimizer name is {len(name)} characters long; the limit is 80")
+    bad = next((c for c in name if c not in NAME_ALPHABET), None)
+    if bad is not None:
+        raise InputError(f"optimizer name contains {bad!r} (character {name.index(bad) + 1}); "
+                         "use letters, digits, space and - _ . + [ ] ,")
 
 
 def hyper_symbol(name: str) -> sp.Symbol:
@@ -97,6 +119,14 @@ class Optimizer:
     steps_per_update: int | str = 1
     regime: str = ""
 
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+        for what, names in (("hyper-parameter", self.hyper), ("state field", self.state_names)):
+            for n in names:
+                if not isinstance(n, str) or not _IDENT_RE.match(n) or keyword.iskeyword(n):
+                    raise InputError(f"optimizer '{self.name}': invalid {what} name {n!r}; names "
+                                     "are letters, digits and '_' starting with a letter")
+
     def __repr__(self) -> str:
         vals = ", ".join(f"{k}={v}" for k, v in self.values)
         return f"Optimizer('{self.name}'{', ' + vals if vals else ''})"
@@ -105,7 +135,8 @@ class Optimizer:
     def hyper_values(self) -> dict[str, sp.Expr]:
         """Hyper-parameters: given values, else their symbols."""
         given = dict(self.values)
-        return {k: sp.sympify(given[k]) if k in given else hyper_symbol(k) for k in self.hyper}
+        return {k: to_sympy(given[k], what=f"hyper-parameter {k}") if k in given
+                else hyper_symbol(k) for k in self.hyper}
 
     @property
     def symbolic_hyper(self) -> tuple[sp.Symbol, ...]:
@@ -128,7 +159,7 @@ class Optimizer:
                 raise InputError(f"optimizer '{self.name}' has no hyper-parameter '{k}'; "
                                  f"it has: {', '.join(self.hyper) or '(none)'}")
         merged = dict(self.values)
-        merged.update({k: sp.nsimplify(v) if isinstance(v, float) else sp.sympify(v)
+        merged.update({k: as_number(v, what=f"hyper-parameter {k}", rational=True)
                        for k, v in values.items()})
         return replace(self, values=tuple(sorted(merged.items())))
 

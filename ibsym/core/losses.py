@@ -17,6 +17,7 @@ True
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -24,9 +25,12 @@ import sympy as sp
 
 from ibsym.core.errors import InputError, NotDifferentiableError
 from ibsym.core.parsing import parse_expression, parse_names
+from ibsym.core.values import as_number, to_sympy
+from sympy.core.function import AppliedUndef
 
 __all__ = ["Loss", "bilinear", "quadratic", "rosenbrock", "log_cosh_regression", "chain"]
 
+_SAFE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _NON_SMOOTH = (sp.Abs, sp.sign, sp.Max, sp.Min, sp.Heaviside, sp.floor, sp.ceiling)
 
 
@@ -66,6 +70,19 @@ class Loss:
             raise InputError("a concrete loss needs at least one parameter")
         if len(set(self.params)) != len(self.params):
             raise InputError("parameter names must be distinct")
+        for e in (self.expr, *self.batches):
+            if not isinstance(e, sp.Expr):
+                raise InputError(f"a loss is a SymPy expression (or text for Loss.parse), "
+                                 f"got {type(e).__name__}")
+        for p in self.params:
+            if not isinstance(p, sp.Symbol) or not _SAFE_NAME.match(p.name):
+                raise InputError(f"invalid parameter {str(p)[:40]!r}; parameters are symbols "
+                                 "named by letters, digits and '_' starting with a letter")
+        for e in (self.expr, *self.batches):
+            for f in e.atoms(AppliedUndef):
+                if not _SAFE_NAME.match(f.func.__name__):
+                    raise InputError(f"invalid function name {f.func.__name__[:40]!r} in the loss; "
+                                     "use letters, digits and '_' starting with a letter")
         extra = set().union(self.expr.free_symbols, *[b.free_symbols for b in self.batches])
         extra -= set(self.params)
         if extra:
@@ -103,8 +120,8 @@ class Loss:
         """
         names = parse_names(params)
         symbols = {n: sp.Symbol(n, real=True) for n in names}
-        exprs = tuple(parse_expression(b, symbols) if isinstance(b, str) else sp.sympify(b)
-                      for b in batches)
+        exprs = tuple(parse_expression(b, symbols) if isinstance(b, str)
+                      else to_sympy(b, what="mini-batch loss") for b in batches)
         if len(exprs) < 2:
             raise InputError("give at least two mini-batch losses")
         mean = sp.Add(*exprs) / len(exprs)
@@ -196,11 +213,23 @@ def quadratic(A: Sequence[Sequence[object]] | sp.Matrix, names: str | None = Non
     >>> quadratic([[2, 0], [0, 1]]).expr
     t0**2 + t1**2/2
     """
-    A = sp.Matrix(A)
+    if isinstance(A, sp.MatrixBase):
+        rows = A.tolist()
+    elif isinstance(A, (str, bytes)) or not all(isinstance(r, Sequence) and not isinstance(r, str)
+                                                 for r in A):
+        raise InputError("quadratic loss needs a square matrix given as a list of rows")
+    else:
+        rows = [list(r) for r in A]
+    # entries one by one: sympy.Matrix would evaluate text entries as Python code
+    A = sp.Matrix([[as_number(x, what=f"A[{i}][{j}]") for j, x in enumerate(r)]
+                   for i, r in enumerate(rows)])
     if A.shape[0] != A.shape[1] or A != A.T:
         raise InputError("quadratic loss needs a symmetric square matrix")
     n = A.shape[0]
-    params = _syms(names) if names else _syms(" ".join(f"t{i}" for i in range(n)))
+    params = (_syms(" ".join(parse_names(names))) if names
+              else _syms(" ".join(f"t{i}" for i in range(n))))
+    if len(params) != n:
+        raise InputError(f"quadratic loss: {n} parameters needed, {len(params)} names given")
     th = sp.Matrix(params)
     return Loss(sp.expand((th.T * A * th)[0, 0] / 2), tuple(params), name="quadratic")
 
@@ -208,7 +237,8 @@ def quadratic(A: Sequence[Sequence[object]] | sp.Matrix, names: str | None = Non
 def rosenbrock(a: object = 1, b: object = 100) -> Loss:
     """Rosenbrock's loss (a − x)² + b(y − x²)²."""
     x, y = _syms("x y")
-    return Loss((sp.sympify(a) - x) ** 2 + sp.sympify(b) * (y - x ** 2) ** 2, (x, y),
+    a, b = as_number(a, what="rosenbrock a"), as_number(b, what="rosenbrock b")
+    return Loss((a - x) ** 2 + b * (y - x ** 2) ** 2, (x, y),
                 name="rosenbrock")
 
 
@@ -229,7 +259,7 @@ def chain(n: int, *, coupling: object = sp.Rational(1, 2)) -> Loss:
     used to measure verification speed on many parameters.
     """
     params = _syms(" ".join(f"t{i}" for i in range(n)))
-    c = sp.sympify(coupling)
+    c = as_number(coupling, what="coupling")
     expr = sum(((p - 1) ** 2 / 2 for p in params), sp.Integer(0))
     expr += c * sum((sp.tanh(params[i] * params[i + 1]) for i in range(n - 1)), sp.Integer(0))
     return Loss(expr, params, name=f"chain{n}")

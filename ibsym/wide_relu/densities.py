@@ -38,6 +38,7 @@ import sympy as sp
 
 from ibsym.core.errors import InputError, ParseError
 from ibsym.core.parsing import parse_expression
+from ibsym.core.values import as_expr, to_sympy
 
 __all__ = [
     "W", "B", "Distribution", "Initialization",
@@ -96,7 +97,7 @@ class Distribution:
         """The density evaluated at ``t`` (continuous laws only)."""
         if self.is_discrete:
             raise InputError(f"{self!r} is discrete and has no density; use .atoms")
-        return self.density.xreplace({self.var: sp.sympify(t)})
+        return self.density.xreplace({self.var: _arg(t, "t")})
 
     def moment(self, k: int, *, absolute: bool = False) -> sp.Expr:
         """``E[X^k]`` (or ``E[|X|^k]``), integrated by SymPy."""
@@ -111,13 +112,18 @@ class Distribution:
         """Symbolic parameters."""
         out: set = set()
         for p in self.params:
-            out |= sp.sympify(p).free_symbols
+            out |= to_sympy(p).free_symbols
         return out
+
+
+def _arg(e: Any, what: str) -> sp.Expr:
+    """A distribution argument: a number, a SymPy expression or safely parsed text."""
+    return as_expr(e, what=what, allow_free_names=True)
 
 
 def _positive(e: Any) -> sp.Expr:
     """Scale parameters: symbols become positive symbols of the same name."""
-    e = sp.sympify(e)
+    e = _arg(e, "scale")
     return e.xreplace({s: sp.Symbol(s.name, positive=True) for s in e.free_symbols})
 
 
@@ -129,7 +135,7 @@ def normal(mean: Any = 0, std: Any = 1) -> Distribution:
     >>> normal(0, 2).moment(2)
     4
     """
-    mean, std = sp.sympify(mean), _positive(std)
+    mean, std = _arg(mean, "normal mean"), _positive(std)
     if std.is_number and not std > 0:
         raise InputError(f"normal: STD must be positive, got {std}")
     t = _T
@@ -145,7 +151,7 @@ def uniform(low: Any = -1, high: Any = 1) -> Distribution:
     >>> uniform(-1, 1).moment(2)
     1/3
     """
-    low, high = sp.sympify(low), sp.sympify(high)
+    low, high = _arg(low, "uniform low"), _arg(high, "uniform high")
     if low + high == 0 and high.free_symbols:
         high = _positive(high)
         low = -high
@@ -165,7 +171,7 @@ def laplace(mean: Any = 0, scale: Any = 1) -> Distribution:
     >>> laplace(0, 1).moment(2)
     2
     """
-    mean, scale = sp.sympify(mean), _positive(scale)
+    mean, scale = _arg(mean, "laplace mean"), _positive(scale)
     if scale.is_number and not scale > 0:
         raise InputError(f"laplace: SCALE must be positive, got {scale}")
     t = _T
@@ -175,7 +181,7 @@ def laplace(mean: Any = 0, scale: Any = 1) -> Distribution:
 
 def cauchy(loc: Any = 0, scale: Any = 1) -> Distribution:
     """Cauchy law (heavy tails: ``E[W^2]`` is infinite, so only as a bias law)."""
-    loc, scale = sp.sympify(loc), _positive(scale)
+    loc, scale = _arg(loc, "cauchy loc"), _positive(scale)
     t = _T
     dens = scale / (sp.pi * ((t - loc) ** 2 + scale ** 2))
     return Distribution("cauchy", (loc, scale), dens, var=t)
@@ -203,9 +209,11 @@ def from_pdf(expr: Any, var: Any, *, name: str = "custom",
     >>> from_pdf(sp.exp(-sp.Abs(t))/2, t).moment(2)
     2
     """
-    var = sp.sympify(var)
-    return Distribution(name, (), sp.sympify(expr).xreplace({var: _T}), var=_T,
-                        breakpoints=tuple(breakpoints))
+    var = _arg(var, "variable")
+    if not isinstance(var, sp.Symbol):
+        raise InputError(f"from_pdf: the variable must be a symbol, got {var}")
+    return Distribution(name, (), _arg(expr, "density").xreplace({var: _T}), var=_T,
+                        breakpoints=tuple(_arg(b, "breakpoint") for b in breakpoints))
 
 
 @dataclass(frozen=True)
@@ -263,7 +271,7 @@ class Initialization:
     def bias_density(self, w: Any) -> sp.Expr:
         """Density of ``B`` given ``W = w`` (discrete weights), in the variable :data:`B`."""
         if self.bias_given_weight is not None:
-            return self.bias_given_weight.xreplace({W: sp.sympify(w)})
+            return self.bias_given_weight.xreplace({W: _arg(w, "w")})
         return self.bias.pdf(B)
 
     @property
@@ -275,7 +283,7 @@ class Initialization:
                 out |= d.free_symbols
         for e in (self.density, self.bias_given_weight):
             if e is not None:
-                out |= sp.sympify(e).free_symbols
+                out |= to_sympy(e).free_symbols
         return out - {W, B}
 
     def breakpoints(self) -> tuple:
@@ -300,13 +308,17 @@ def independent(weight: Distribution, bias: Distribution) -> Initialization:
 
 def joint(expr: Any, w: Any = W, b: Any = B, *, label: str = "") -> Initialization:
     """A joint density ``p(w, b)`` given as a SymPy expression in ``w`` and ``b``."""
-    expr = sp.sympify(expr).xreplace({sp.sympify(w): W, sp.sympify(b): B})
+    w, b = _arg(w, "w"), _arg(b, "b")
+    expr = as_expr(expr, what="joint density", names={"w": W, "b": B, str(w): W, str(b): B},
+                   allow_free_names=True).xreplace({w: W, b: B})
     return Initialization(density=expr, label=label)
 
 
 def conditional(weight: Distribution, bias_given_weight: Any, *, label: str = "") -> Initialization:
     """Discrete (or continuous) weight law and the density of ``B`` given ``W`` (in W, B)."""
-    return Initialization(weight=weight, bias_given_weight=sp.sympify(bias_given_weight),
+    bgw = as_expr(bias_given_weight, what="bias density", names={"W": W, "B": B, "w": W, "b": B},
+                  allow_free_names=True)
+    return Initialization(weight=weight, bias_given_weight=bgw,
                           label=label)
 
 

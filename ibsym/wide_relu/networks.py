@@ -37,6 +37,7 @@ import sympy as sp
 
 from ibsym.wide_relu.densities import B, Distribution, Initialization
 from ibsym.core.errors import InputError
+from ibsym.core.values import as_number, to_sympy
 from ibsym.core.progress import Progress
 from ibsym.core.results import Result
 from ibsym.wide_relu.splines import SplineSolution, solve_variational, smoothing_path
@@ -52,9 +53,10 @@ SLOPE_INTERVAL = (-0.75, -0.3)
 
 # ----------------------------------------------------------------------------- sampling
 def _num(e: Any, values: dict) -> float:
-    e = sp.sympify(e)
+    e = to_sympy(e)
     if values:
-        e = e.xreplace({s: values[s.name] for s in e.free_symbols if s.name in values})
+        e = e.xreplace({s: as_number(values[s.name], what=s.name)
+                        for s in e.free_symbols if s.name in values})
     if e.free_symbols:
         raise InputError(f"give numbers for the parameter(s) {', '.join(sorted(map(str, e.free_symbols)))}"
                          " to sample the initialization")
@@ -64,9 +66,10 @@ def _num(e: Any, values: dict) -> float:
 def _inverse_cdf_sampler(expr: sp.Expr, var: sp.Symbol, values: dict) -> Any:
     """Sampler from a (possibly unnormalized) 1-D density expression via a tabulated CDF."""
     from scipy.integrate import quad
-    e = sp.sympify(expr)
+    e = to_sympy(expr)
     if values:
-        e = e.xreplace({s: values[s.name] for s in e.free_symbols if s.name in values})
+        e = e.xreplace({s: as_number(values[s.name], what=s.name)
+                        for s in e.free_symbols if s.name in values})
     if e.free_symbols - {var}:
         raise InputError("give numbers for " + ", ".join(sorted(map(str, e.free_symbols - {var}))))
     f = sp.lambdify(var, e, modules="numpy")

@@ -37,6 +37,7 @@ import sympy as sp
 from ibsym.wide_relu.densities import (B, W, Distribution, Initialization, conditional, independent,
                         rademacher)
 from ibsym.core.errors import InputError
+from ibsym.core.values import as_expr, as_number, to_sympy
 from ibsym.core.results import Result
 
 __all__ = [
@@ -174,7 +175,7 @@ def _values(symbols: set, values: dict[str, Any]) -> dict:
     if unknown:
         raise InputError(f"unknown parameter(s) {', '.join(sorted(unknown))}; the penalty has "
                          f"parameters: {', '.join(sorted(by_name)) or '(none)'}")
-    return {by_name[k]: sp.nsimplify(v) if isinstance(v, float) else sp.sympify(v)
+    return {by_name[k]: as_number(v, what=f"value of {k}", rational=True)
             for k, v in values.items()}
 
 
@@ -245,8 +246,8 @@ class CurvaturePenalty(Result):
             from ibsym.core.parsing import parse_expression
             other = parse_expression(other, names=names)
         else:
-            other = sp.sympify(other).xreplace(
-                {s: names[s.name] for s in sp.sympify(other).free_symbols if s.name in names})
+            other = to_sympy(other, what="other")
+            other = other.xreplace({s: names[s.name] for s in other.free_symbols if s.name in names})
         return _is_zero(self.expr - other)
 
     def has_closed_form(self) -> bool:
@@ -258,7 +259,7 @@ class CurvaturePenalty(Result):
         if not self.closed_form:
             return self.quadrature(x0, **values)
         rep = _values(set(self.parameters), values)
-        rep[X] = sp.nsimplify(x0) if isinstance(x0, float) else sp.sympify(x0)
+        rep[X] = as_number(x0, what="x", rational=True)
         v = _substitute(self.expr, rep)
         if v.free_symbols:
             raise InputError(f"ζ({x0}) still depends on {', '.join(sorted(map(str, v.free_symbols)))};"
@@ -273,7 +274,7 @@ class CurvaturePenalty(Result):
         rep = _values(set(self.parameters), values)
         init = self.init
         p = 2 * self.degree + 1
-        x0 = sp.nsimplify(x0) if isinstance(x0, float) else sp.sympify(x0)
+        x0 = as_number(x0, what="x", rational=True)
         atoms = init.weight_atoms()
         if atoms:
             total = sum(prob * sp.Abs(w) ** p * init.bias_density(w).xreplace({B: -w * x0})
@@ -630,7 +631,7 @@ def design_initialization(target: Any, *, weight: Distribution | None = None, de
     >>> d.realizes_target()
     True
     """
-    target = sp.sympify(target)
+    target = as_expr(target, what="target penalty", names={"x": X}, allow_free_names=True)
     if any(s.name == "x" for s in target.free_symbols) and X not in target.free_symbols:
         target = target.xreplace({s: X for s in target.free_symbols if s.name == "x"})
     weight = weight if weight is not None else rademacher()
@@ -710,4 +711,4 @@ def radon_penalty(dim: Any = None) -> RadonPenalty:
     True
     """
     return RadonPenalty(sp.Symbol("d", positive=True, integer=True) if dim is None
-                        else sp.sympify(dim))
+                        else as_expr(dim, what="dimension", allow_free_names=True))
