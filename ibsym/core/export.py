@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ibsym.core.errors import InputError
+from ibsym.core.files import atomic_write_bytes, atomic_write_text
 
 __all__ = [
     "latex_document",
@@ -113,35 +114,73 @@ def pdflatex_available() -> bool:
 
 
 def compile_latex(tex: str | Path, *, outdir: str | Path | None = None,
-                  timeout: float = 120.0) -> Path:
+                  timeout: float = 120.0, name: str | None = None) -> Path:
     """Compile a ``.tex`` file (or LaTeX source text) with ``pdflatex``.
 
-    Returns the path of the PDF.  Raises :class:`InputError` with the first
-    LaTeX error line when compilation fails, or when ``pdflatex`` is missing
-    (install the Debian package ``texlive-latex-base``).
+    pdflatex runs in a private temporary folder (its ``.aux``/``.log`` never touch the
+    output folder, concurrent builds cannot share them, and the folder is always removed);
+    the finished PDF is then moved atomically to ``outdir/NAME.pdf``.
+
+    Parameters
+    ----------
+    tex : str or Path
+        A ``.tex`` file (relative ``\\input``/``\\includegraphics`` paths resolve against
+        its folder), or LaTeX source text.
+    outdir : str or Path, optional
+        Where the PDF goes (created if missing); default: the ``.tex`` file's folder.
+        Required for source text.
+    timeout : float
+        Seconds before pdflatex is stopped.
+    name : str, optional
+        File stem of the PDF (default: the ``.tex`` file's stem, ``document`` for text).
+
+    Returns
+    -------
+    Path
+        The PDF (absolute).
+
+    Raises
+    ------
+    InputError
+        With the first LaTeX error line when compilation fails, or when ``pdflatex`` is
+        missing (install the Debian package ``texlive-latex-base``).
     """
     if not pdflatex_available():
         raise InputError("pdflatex not found; install it (Debian: apt-get install texlive-latex-base)")
     if isinstance(tex, Path) or (isinstance(tex, str) and tex.endswith(".tex") and "\n" not in tex):
-        path = Path(tex)
-        source_dir = path.parent
+        src: Path | None = Path(tex).resolve()
+        if not src.is_file():
+            raise InputError(f"no LaTeX file at {tex}")
+        stem = src.stem
     else:
-        source_dir = Path(tempfile.mkdtemp(prefix="ibsym-tex-"))
-        path = source_dir / "document.tex"
-        path.write_text(str(tex), encoding="utf-8")
-    out = Path(outdir) if outdir is not None else path.parent
+        if outdir is None:
+            raise InputError("compile_latex of LaTeX source text needs outdir=")
+        src, stem = None, "document"
+    out = (Path(outdir) if outdir is not None else src.parent).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error",
-         f"-output-directory={out}", path.name],
-        cwd=source_dir, capture_output=True, text=True, timeout=timeout)
-    pdf = out / (path.stem + ".pdf")
-    for ext in (".aux", ".log", ".out"):
-        (out / (path.stem + ext)).unlink(missing_ok=True)
-    if proc.returncode != 0 or not pdf.exists():
-        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("!")]
-        first = lines[0] if lines else proc.stdout[-500:]
-        raise InputError(f"pdflatex failed on {path}: {first}")
+    with tempfile.TemporaryDirectory(prefix="ibsym-tex-") as work:
+        job = Path(work) / "document.tex"
+        if src is None:
+            job.write_text(str(tex), encoding="utf-8")   # private folder: removed below
+            cwd = Path(work)
+        else:
+            job = src
+            cwd = src.parent
+        try:
+            proc = subprocess.run(
+                ["pdflatex", "-interaction=nonstopmode", "-halt-on-error",
+                 f"-output-directory={work}", job.name],
+                cwd=cwd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired as exc:
+            raise InputError(f"pdflatex did not finish on {src or 'the document'} within "
+                             f"{timeout:g} s") from exc
+        built = Path(work) / (job.stem + ".pdf")
+        if proc.returncode != 0 or not built.exists():
+            lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("!")]
+            first = lines[0] if lines else proc.stdout[-500:]
+            raise InputError(f"pdflatex failed on {src or 'the document'}: {first}")
+        pdf = out / ((name or stem) + ".pdf")
+        atomic_write_bytes(pdf, built.read_bytes())
     return pdf
 
 
@@ -151,8 +190,7 @@ def write_json(obj: Any, path: str | Path) -> Path:
     data = obj.to_dict() if hasattr(obj, "to_dict") else jsonable(obj)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
+    return atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def write_latex(obj: Any, path: str | Path, *, title: str | None = None,
@@ -166,8 +204,7 @@ def write_latex(obj: Any, path: str | Path, *, title: str | None = None,
         text = latex_document(title or type(obj).__name__, [("Result", obj.to_latex())])
     else:
         text = obj.to_latex() + "\n"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return atomic_write_text(path, text)
 
 
 def to_numpy_code(eq: Any, *, module_doc: str | None = None) -> str:
@@ -239,7 +276,7 @@ def write(result: Any, stem: str | Path, formats: Sequence[str] = ("tex", "json"
         elif fmt == "py":
             p = stem.with_suffix(".py")
             p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_text(to_numpy_code(result), encoding="utf-8")
+            atomic_write_text(p, to_numpy_code(result))
             out.append(p)
         else:
             raise InputError(f"unknown export format '{fmt}'; choose tex, json or py")

@@ -37,7 +37,9 @@ def test_latex_uses_the_papers_notation(eqs):
 
 def test_broken_latex_is_reported(tmp_path):
     with pytest.raises(ib.core.errors.InputError, match="pdflatex failed"):
-        export.compile_latex("\\documentclass{article}\\begin{document}$\\frac{$\\end{document}\n")
+        export.compile_latex("\\documentclass{article}\\begin{document}$\\frac{$\\end{document}\n",
+                             outdir=tmp_path)
+    assert list(tmp_path.iterdir()) == []                  # nothing half-built left behind
 
 
 def test_json_schema_is_stable_and_complete(eqs, tmp_path):

@@ -146,7 +146,7 @@ def test_radon_form_reduces_to_zeta_in_one_dimension():
     assert "mathcal{R}" in rp.to_latex() and "d + 2" in rp.to_latex()
 
 
-def test_exports_compile_and_json_is_complete():
+def test_exports_compile_and_json_is_complete(tmp_path):
     pen = curvature_penalty(independent(normal(0, "s_w"), normal(0, "s_b")))
     d = pen.to_dict()
     assert d["schema"] == "ibsym/zeta" and d["closed_form"] is True
@@ -164,4 +164,4 @@ def test_exports_compile_and_json_is_complete():
                                   ("design", design.to_latex()),
                                   ("uniform", curvature_penalty(independent(
                                       uniform(-1, 1), uniform(-2, 2))).to_latex())])
-    assert compile_latex(doc).exists()
+    assert compile_latex(doc, outdir=tmp_path).exists()
