@@ -1,6 +1,6 @@
 """Benchmark: GD on a 100×100 depth-3 matrix factorization, 10⁴ steps (issue target: well under a minute).
 
-Times :func:`ibsym.deep_linear.factorization.train` on matrix completion (100×100, rank 5, 2000 observed
+Times :func:`ibsym.deep_linear.training.train` on matrix completion (100×100, rank 5, 2000 observed
 entries, small balanced initialization) and, in the same run, two baselines:
 
 * a naive per-layer loop that recomputes the products ``W_N⋯W_{j+1}`` and ``W_{j-1}⋯W_1``
@@ -25,8 +25,8 @@ import time
 
 import numpy as np
 
-from ibsym.deep_linear.factorization import (balanced_factors, blas_threads, completion, random_low_rank,
-                                 random_mask, train)
+from ibsym.deep_linear import (balanced_factors, blas_threads, completion, random_low_rank,
+                               random_mask, train)
 
 
 def naive_steps(problem, layers, h: float, steps: int) -> float:

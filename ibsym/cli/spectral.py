@@ -8,7 +8,8 @@ import sys
 from ibsym.core.errors import InputError
 from ibsym.core.export import latex_document
 from ibsym.core.parsing import parse_number
-from ibsym.deep_linear.spectral import N, end_to_end_dynamics, finite_step_flow, mode_solution, singular_value_flow
+from ibsym.deep_linear import end_to_end_dynamics, finite_step_flow, mode_solution, singular_value_flow
+from ibsym.deep_linear.symbols import N
 
 EPILOG = """examples:
   ibsym spectral --depth 2 --target 3 --sigma0 0.001 --t 1
@@ -109,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("--h: the finite-step correction is derived for depth <= 6")
         if t is None:
             raise InputError("--h needs --t (the time at which the flows are compared)")
-        from ibsym.deep_linear.factorization import modified_singular_value_at
+        from ibsym.deep_linear.predictions import modified_singular_value_at
         fs = finite_step_flow(depth, target)
         values = modified_singular_value_at(depth, float(target), float(sigma0), float(t), float(h))
         finite = {"h": float(h), "flow0": str(fs.flow0), "flow1": str(fs.flow1),
