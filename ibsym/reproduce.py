@@ -6,26 +6,55 @@ writes its LaTeX/JSON/PNG files under ``out`` and raises
 :class:`~ibsym.core.errors.OracleMismatch` when it disagrees with its oracle.
 :func:`reproduce` runs them (all, or those named), shows progress on stderr,
 and writes ``report.md`` (and ``report.pdf`` when pdflatex is available).
+
+.. warning:: A derivation script is Python code and runs with your rights.  ``reproduce``
+   runs only files that carry the module-level marker ``IBSYM_DERIVATION = True`` (checked by
+   reading the file's syntax tree, without importing it) -- but a marked file from a folder
+   given with ``--derivations DIR`` runs as it is: use folders you trust.
+
+Outputs are safe to interrupt: every file goes through :mod:`ibsym.core.files` (temporary
+name, then rename), a lock on ``OUT/.ibsym.lock`` refuses a second run into the same folder,
+the report of a previous run is removed first and the new ``summary.json`` and ``report.md``
+are written last, listing only files that exist.  A result exported with a failed
+verification turns its derivation's status into ``"unverified"`` (the run fails).
 """
 from __future__ import annotations
 
+import ast
+import contextlib
 import importlib.util
 import json
+import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from ibsym.core.errors import InputError, OracleMismatch
 from ibsym.core.export import compile_latex, escape_text, pdflatex_available
+from ibsym.core.files import atomic_write_text
 from ibsym.core.progress import Progress
 
-__all__ = ["reproduce", "find_derivations", "DEFAULT_DIR", "record_check", "check_close",
-           "raise_on_failures"]
+__all__ = ["reproduce", "find_derivations", "is_derivation_script", "DEFAULT_DIR", "MARKER",
+           "record_check", "check_close", "raise_on_failures"]
 
-#: ``derivations/`` next to the package (a source checkout / editable install).
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "derivations"
+#: The module-level assignment ``IBSYM_DERIVATION = True`` marks a derivation script.
+MARKER = "IBSYM_DERIVATION"
+
+
+def _default_dir() -> Path:
+    """``derivations/`` of a source checkout (editable install), else the copy shipped in the
+    wheel as ``ibsym/_derivations``."""
+    here = Path(__file__).resolve().parent
+    checkout = here.parent / "derivations"
+    if checkout.is_dir() and (here.parent / "pyproject.toml").is_file():
+        return checkout
+    return here / "_derivations"
+
+
+#: Where :func:`find_derivations` looks by default.
+DEFAULT_DIR = _default_dir()
 
 
 # -- helpers for derivation scripts: one record per comparison with a published oracle -----
@@ -71,13 +100,50 @@ def raise_on_failures(checks: list, name: str | None = None) -> None:
             f"{c['name']}: got {c['value']}, expected {c['oracle']}" for c in bad))
 
 
-def find_derivations(directory: Path | None = None) -> dict[str, Path]:
-    """Scripts by name (file stem), sorted."""
+def is_derivation_script(path: str | Path) -> bool:
+    """Whether the file assigns ``IBSYM_DERIVATION = True`` at module level.
+
+    Decided from the syntax tree of the file's text; the file is never imported or run.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "a.py").write_text("IBSYM_DERIVATION = True\\ndef main(out, *, quick=False): ...\\n")
+    >>> _ = (d / "b.py").write_text("import os  # IBSYM_DERIVATION = True in a comment is not it\\n")
+    >>> is_derivation_script(d / "a.py"), is_derivation_script(d / "b.py")
+    (True, False)
+    """
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"), filename=str(path))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return False
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        if (any(isinstance(t, ast.Name) and t.id == MARKER for t in targets)
+                and isinstance(value, ast.Constant) and value.value is True):
+            return True
+    return False
+
+
+def _scripts(directory: Path | None) -> tuple[Path, list[Path]]:
     d = Path(directory) if directory is not None else DEFAULT_DIR
     if not d.is_dir():
         raise InputError(f"no derivations directory at {d}; run from a source checkout or pass "
                          "--derivations DIR")
-    return {p.stem: p for p in sorted(d.glob("*.py")) if not p.name.startswith("_")}
+    return d, [p for p in sorted(d.glob("*.py")) if not p.name.startswith("_")]
+
+
+def find_derivations(directory: Path | None = None) -> dict[str, Path]:
+    """Derivation scripts by name (file stem), sorted: the ``*.py`` files in ``directory``
+    (default :data:`DEFAULT_DIR`) that carry the ``IBSYM_DERIVATION = True`` marker."""
+    _, scripts = _scripts(directory)
+    return {p.stem: p for p in scripts if is_derivation_script(p)}
 
 
 def _load(path: Path) -> Any:
@@ -90,22 +156,95 @@ def _load(path: Path) -> Any:
     return mod
 
 
+_REPORT_FILES = ("report.md", "summary.json", "report.pdf", "report-pdf-error.txt")
+
+
+@contextlib.contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    """Hold ``out/.ibsym.lock`` (an exclusive, non-blocking ``flock``) for one run."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no lock
+        yield
+        return
+    with open(out / ".ibsym.lock", "a+b") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise InputError(f"another reproduce is writing to {out}; wait for it or choose "
+                             "another --out") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _prepare_out(out: Path) -> Path:
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the output folder {out}: {exc.strerror or exc}") from None
+    return out.resolve()
+
+
+def _unverified(sub: Path) -> list[str]:
+    """JSON results under ``sub`` whose attached verification failed (or is unreadable)."""
+    bad = []
+    for p in sorted(sub.rglob("*.json")):
+        try:
+            d = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            bad.append(f"{p.relative_to(sub)} (unreadable)")
+            continue
+        if not isinstance(d, dict):
+            continue
+        ver = d.get("verification")
+        if ("verified" in d and isinstance(ver, dict) and not d["verified"]) or \
+                (d.get("schema") == "ibsym/verification" and d.get("passed") is False):
+            bad.append(str(p.relative_to(sub)))
+    return bad
+
+
 def reproduce(names: Sequence[str] = (), out: str | Path = "ibsym-out", *, quick: bool = False,
               directory: Path | None = None, progress: bool = True) -> dict[str, Any]:
     """Run derivations and write their outputs plus ``report.md`` / ``report.pdf``.
 
-    Returns ``{"ok": bool, "results": [...], "report": path}``; each result has
-    ``name``, ``status`` ("ok", "mismatch", "error"), ``seconds`` and the
-    script's summary.
+    Only scripts marked ``IBSYM_DERIVATION = True`` run (see :func:`find_derivations`); they
+    are Python code and run with the caller's rights.
+
+    Returns ``{"ok": bool, "results": [...], "report": path, "pdf": {...}}``; each result has
+    ``name``, ``status`` ("ok", "mismatch", "unverified", "error"), ``seconds`` and the
+    script's summary; ``pdf`` has ``status`` ("ok", "failed", "skipped") and ``message``.
+    ``ok`` is False when a derivation is not "ok" or when pdflatex is installed but the PDF
+    report failed to build.
+
+    Raises
+    ------
+    InputError
+        Unknown or unmarked names, an unusable ``out``, or another run holding ``out``'s lock.
     """
-    available = find_derivations(directory)
+    folder, scripts = _scripts(directory)
+    available = {p.stem: p for p in scripts if is_derivation_script(p)}
     chosen = list(names) or list(available)
+    unmarked = [n for n in chosen if n not in available and (folder / f"{n}.py").is_file()]
+    if unmarked:
+        raise InputError(f"{', '.join(unmarked)} in {folder} not marked as a derivation script "
+                         f"(module-level {MARKER} = True); reproduce runs only marked scripts")
     unknown = [n for n in chosen if n not in available]
     if unknown:
         raise InputError(f"unknown derivation(s) {', '.join(unknown)}; available: "
                          f"{', '.join(available)}")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _prepare_out(Path(out))
+    with _locked(out):
+        return _run(chosen, available, out, quick=quick, progress=progress)
+
+
+def _run(chosen: list[str], available: dict[str, Path], out: Path, *, quick: bool,
+         progress: bool) -> dict[str, Any]:
+    for f in _REPORT_FILES:  # a report of an earlier run must not describe this one
+        (out / f).unlink(missing_ok=True)
     results: list[dict[str, Any]] = []
     with Progress("reproduce", total=len(chosen), enabled=progress) as prog:
         for name in chosen:
@@ -125,14 +264,24 @@ def reproduce(names: Sequence[str] = (), out: str | Path = "ibsym-out", *, quick
                 entry.update({"status": "error", "message": f"{type(exc).__name__}: {exc}",
                               "traceback": traceback.format_exc(limit=5)})
             entry["name"] = name
+            unverified = _unverified(sub)
+            if unverified and entry["status"] == "ok":
+                entry.update({"status": "unverified", "message": "exported with a failed "
+                              "verification: " + ", ".join(unverified)})
+            entry["files"] = [f for f in entry.get("files") or [] if (sub / str(f)).is_file()]
             entry["seconds"] = round(time.perf_counter() - t0, 2)
             results.append(entry)
             prog.update(f"{name}: {entry['status']} ({entry['seconds']} s)")
-    ok = all(r["status"] == "ok" for r in results)
-    report = _write_report(out, results, ok)
-    (out / "summary.json").write_text(json.dumps({"ok": ok, "results": results}, indent=2,
-                                                 default=str) + "\n", encoding="utf-8")
-    return {"ok": ok, "results": results, "report": str(report)}
+    agree = all(r["status"] == "ok" for r in results)
+    pdf = _write_pdf(out, results, agree)
+    if pdf["status"] == "failed":
+        print(f"ibsym reproduce: report.pdf was not built: {pdf['message']}", file=sys.stderr)
+    ok = agree and pdf["status"] != "failed"
+    # written last, in this order: report.md present => summary.json and the PDF are final
+    atomic_write_text(out / "summary.json", json.dumps(
+        {"ok": ok, "results": results, "pdf": pdf}, indent=2, default=str) + "\n")
+    report = _write_report(out, results, agree, pdf)
+    return {"ok": ok, "results": results, "report": str(report), "pdf": pdf}
 
 
 def _fmt(v: Any) -> str:
@@ -141,9 +290,26 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def _write_report(out: Path, results: list[dict[str, Any]], ok: bool) -> Path:
+def _write_pdf(out: Path, results: list[dict[str, Any]], ok: bool) -> dict[str, str]:
+    if not pdflatex_available():
+        return {"status": "skipped", "message": "pdflatex not found (Debian: texlive-latex-base)"}
+    try:
+        compile_latex(_report_tex(out, results, ok), outdir=out, name="report")
+    except Exception as exc:  # the Markdown report stands; it and summary.json say why
+        return {"status": "failed", "message": str(exc)}
+    return {"status": "ok", "message": "report.pdf"}
+
+
+def _write_report(out: Path, results: list[dict[str, Any]], ok: bool,
+                  pdf: dict[str, str] | None = None) -> Path:
     lines = ["# ibsym reproduce report", "",
              f"Overall: **{'all derivations agree with their oracles' if ok else 'FAILURES'}**", ""]
+    bad = [r for r in results if r["status"] != "ok"]
+    if bad:
+        lines += ["Not agreeing: " + ", ".join(f"`{r['name']}` ({r['status']})" for r in bad), ""]
+    if pdf is not None:
+        lines += [("PDF report: [report.pdf](report.pdf)" if pdf["status"] == "ok" else
+                   f"PDF report: {pdf['status']} -- {pdf['message']}").replace("\n", " "), ""]
     for r in results:
         lines += [f"## {r.get('title', r['name'])}", "",
                   f"`{r['name']}` — status **{r['status']}** in {r['seconds']} s"
@@ -165,15 +331,7 @@ def _write_report(out: Path, results: list[dict[str, Any]], ok: bool) -> Path:
             rel = f"{r['name']}/{f}"
             lines.append(f"![{f}]({rel})" if str(f).endswith(".png") else f"- [{f}]({rel})")
         lines.append("")
-    md = out / "report.md"
-    md.write_text("\n".join(lines), encoding="utf-8")
-    if pdflatex_available():
-        try:
-            compile_latex(_report_tex(out, results, ok), outdir=out)
-            (out / "document.pdf").replace(out / "report.pdf")
-        except Exception as exc:  # the Markdown report stands; say why the PDF is missing
-            (out / "report-pdf-error.txt").write_text(str(exc), encoding="utf-8")
-    return md
+    return atomic_write_text(out / "report.md", "\n".join(lines))
 
 
 def _report_tex(out: Path, results: list[dict[str, Any]], ok: bool) -> str:
@@ -196,8 +354,8 @@ def _report_tex(out: Path, results: list[dict[str, Any]], ok: bool) -> str:
                                      f"{_fmt(c.get('oracle'))}, tolerance {_fmt(c.get('tolerance'))}"
                                      f" -- {'ok' if c.get('ok') else 'FAILED'}") + r"\par")
         for f in r.get("files", []):
-            if str(f).endswith(".png"):
-                path = (out / r["name"] / f).resolve()
+            path = (out / r["name"] / f).resolve()
+            if str(f).endswith(".png") and path.is_file():
                 parts.append(r"\begin{center}\includegraphics[width=0.6\textwidth]{"
                              + str(path) + r"}\end{center}")
     parts.append(r"\end{document}")

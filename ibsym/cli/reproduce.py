@@ -9,20 +9,29 @@ from pathlib import Path
 EPILOG = """examples:
   ibsym reproduce                       # everything, into ./ibsym-out
   ibsym reproduce barrett_dherin_2021_igr --out /tmp/igr
-exit status: 0 all derivations agree with their oracles, 1 otherwise
+derivation scripts are Python code and run with your rights: reproduce runs only the *.py
+files (of derivations/, or of --derivations DIR) that carry the module-level marker
+IBSYM_DERIVATION = True (read from the file, not imported) -- pass only folders you trust.
+outputs: every file is written atomically; --out is locked (a second run into the same folder
+exits 2); summary.json and report.md are written last and list only files that exist.
+exit status: 0 all derivations agree with their oracles (and report.pdf was built, or
+pdflatex is not installed), 1 a mismatch, an error, a result exported with a failed
+verification, or a failed PDF build; 2 bad input or --out in use
 """
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reproduce", help="reproduce published results (derivations/)",
-                       description="Run the scripts in derivations/ (all, or those named), write "
+                       description="Run the derivation scripts (Python code) in derivations/ (all, or those named), write "
                                    "their LaTeX, JSON and figures and a summary report "
                                    "(report.md, report.pdf with pdflatex) into --out.",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("names", nargs="*", metavar="NAME", help="derivation names (file stems)")
     p.add_argument("--out", default="ibsym-out", help="output folder (default ./ibsym-out)")
     p.add_argument("--quick", action="store_true", help="smaller, faster variants")
-    p.add_argument("--derivations", metavar="DIR", help="folder of derivation scripts")
+    p.add_argument("--derivations", metavar="DIR",
+                   help="folder of derivation scripts: its marked *.py files are run as Python "
+                        "code (IBSYM_DERIVATION = True)")
     p.add_argument("--list", action="store_true", help="list the derivations and exit")
     p.set_defaults(handler=run)
 
@@ -35,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
             print(name)
         return 0
     res = reproduce(args.names, args.out, quick=args.quick, directory=directory)
-    json.dump({"ok": res["ok"], "report": res["report"],
+    json.dump({"ok": res["ok"], "report": res["report"], "pdf": res["pdf"],
                "results": [{k: r.get(k) for k in ("name", "status", "seconds", "message")}
                            for r in res["results"]]}, sys.stdout, indent=2)
     sys.stdout.write("\n")

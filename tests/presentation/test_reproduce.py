@@ -29,9 +29,11 @@ def test_a_disagreeing_derivation_fails_the_run(tmp_path, capsys):
     d.mkdir()
     (d / "wrong.py").write_text(
         "from ibsym.core.errors import OracleMismatch\n"
+        "IBSYM_DERIVATION = True\n"
         "def main(out, *, quick=False):\n"
         "    raise OracleMismatch('slope 1.2, expected 2')\n")
     (d / "fine.py").write_text(
+        "IBSYM_DERIVATION = True\n"
         "def main(out, *, quick=False):\n"
         "    return {'title': 'fine', 'checks': [{'name': 'x', 'value': 1, 'oracle': 1, 'ok': True}]}\n")
     code = main(["reproduce", "--derivations", str(d), "--out", str(tmp_path / "o")])
@@ -46,6 +48,8 @@ def test_a_disagreeing_derivation_fails_the_run(tmp_path, capsys):
 def test_every_derivation_script_follows_the_contract():
     import ast
     allowed = {"ibsym", "pathlib", "sys", "fractions", "json", "math", "time", "__future__"}
+    scripts = sorted(p.stem for p in (ROOT / "derivations").glob("*.py"))
+    assert sorted(find_derivations(ROOT / "derivations")) == scripts, "every script is marked"
     for name, path in find_derivations(ROOT / "derivations").items():
         tree = ast.parse(path.read_text())
         assert ast.get_docstring(tree), f"{name} needs a docstring naming its paper"
