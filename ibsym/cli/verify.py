@@ -52,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
               parse_assignments(args.init, [str(p) for p in loss.params], what="initial value").items()}
     steps = [float(parse_number(s)) for s in args.steps.split(",") if s.strip()]
     T = float(parse_number(args.T))
+    if args.plot:
+        _check_plot_path(args.plot)
     from ibsym.numeric.verify import verify
     eq = modified_equation(opt, loss, order)
     rep = verify(eq, theta0, T=T, steps=steps, progress=not args.json)
@@ -59,11 +61,29 @@ def run(args: argparse.Namespace) -> int:
         for w in rep.warnings:
             print(f"ibsym verify: warning: {w}", file=sys.stderr)
     if args.plot:
+        from ibsym.plots import save_figure
         from ibsym.plots.orders import error_orders
-        error_orders(rep).savefig(args.plot, dpi=120)
+        save_figure(error_orders(rep), args.plot, dpi=120)       # atomic: never a truncated file
     if args.json:
         json.dump(rep.to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         print(rep)
     return 0 if rep.passed else 1
+
+
+def _check_plot_path(path: str) -> None:
+    """Refuse an unwritable --plot before the (long) verification runs."""
+    from pathlib import Path
+
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    from ibsym.core.errors import InputError
+    p = Path(path)
+    ext = p.suffix.lstrip(".").lower()
+    kinds = FigureCanvasBase.get_supported_filetypes()
+    if ext not in kinds:
+        raise InputError(f"--plot {path}: unknown figure format '{ext}'; choose one of "
+                         f"{', '.join(sorted(kinds))}")
+    if not (p.parent if str(p.parent) else Path(".")).is_dir():
+        raise InputError(f"--plot {path}: folder {p.parent} does not exist")

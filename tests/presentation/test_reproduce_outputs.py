@@ -176,3 +176,18 @@ def test_failed_report_is_a_real_failure():
     eq = ib.modified_equation("gd", ib.losses.bilinear(), order=1)
     rep = ib.verify(eq, {"a": 0.3, "b": 1.7}, T=1.0, steps=[0.04, 0.02])
     assert rep.passed and not dataclasses.replace(rep, slopes=(1.0, 1.0)).passed
+
+
+@pytest.mark.parametrize("plot, message", [("nodir/x.png", "does not exist"),
+                                           ("x.foo", "unknown figure format 'foo'")])
+def test_verify_plot_refuses_an_unwritable_path_before_running(tmp_path, monkeypatch, capsys,
+                                                               plot, message):
+    monkeypatch.chdir(tmp_path)
+    args = ["verify", "gd", "--loss", "(a*b-1)**2/2", "--params", "a b", "--init", "a=0.3,b=1.7",
+            "--order", "1", "--json", "--plot"]
+    assert main(args + [plot]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and list(tmp_path.iterdir()) == []
+    assert main(args + ["ok.png"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.png"]        # no temporary left
+    assert (tmp_path / "ok.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
