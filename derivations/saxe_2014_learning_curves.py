@@ -160,7 +160,7 @@ def main(out: Path, *, quick: bool = False) -> dict:
         fs = finite_step_flow(n, 1)
         record_check(checks, f"N = {n}: concrete BEA reduction = symbolic-depth instantiation",
                fs.agrees, True, fs.agrees and fs.invariant)
-        rep = ibsym.numeric.verify(fs.equation, [0.3 ** (1 / n)] * n, T=1.0,
+        rep = ibsym.verify(fs.equation, [0.3 ** (1 / n)] * n, T=1.0,
                            steps=[0.04, 0.02, 0.01, 0.005])
         record_check(checks, f"N = {n}: ibsym.numeric.verify of GD's modified equation on the layers",
                [round(s, 3) for s in rep.slopes], [1, 2], rep.passed, 0.15)

@@ -69,7 +69,8 @@ class FiniteStepCheck(Result):
 def finite_step_check(depth: int = 2, target: float = 1.0, sigma0: float = 0.2, T: float = 2.0,
                       steps: Sequence[float] = (0.04, 0.02, 0.01, 0.005)) -> FiniteStepCheck:
     r"""GD iterates ``σ_n = Π_k w_k,n`` (balanced start ``w_k = σ_0^{1/N}``) vs the flows
-    ``σ̇ = F_0(σ)`` and ``σ̇ = F_0(σ) + h F_1(σ)`` of :func:`ibsym.deep_linear.spectral.finite_step_flow`."""
+    ``σ̇ = F_0(σ)`` and ``σ̇ = F_0(σ) + h F_1(σ)`` of
+    :func:`ibsym.deep_linear.finite_step.finite_step_flow`."""
     n = check_depth(depth, symbolic=False)
     fs = finite_step_flow(n, sp.nsimplify(target, rational=True))
     f0 = compile_vector([fs.flow0], [SIGMA])

@@ -128,7 +128,7 @@ def _psd_power(M: np.ndarray, p: float) -> np.ndarray:
 
 def end_to_end_field(W: np.ndarray, grad_e: np.ndarray, depth: int) -> np.ndarray:
     r"""``−Σ_j (W W^T)^{(N−j)/N} ∇L (W^T W)^{(j−1)/N}``: the balanced end-to-end dynamics
-    with the exponents derived in :func:`ibsym.deep_linear.spectral.end_to_end_dynamics`."""
+    with the exponents derived in :func:`ibsym.deep_linear.flows.end_to_end_dynamics`."""
     n = check_depth(depth, symbolic=False)
     A, B = W @ W.T, W.T @ W
     return -sum(_psd_power(A, (n - j) / n) @ grad_e @ _psd_power(B, (j - 1) / n)

@@ -39,7 +39,7 @@ def predicted_singular_values(depth: int, target: float, sigma0: float, times: S
     r"""σ(t) of one mode of whitened regression at many times.
 
     ``method="solution"``: the closed form (depths 1, 2) or the implicit solution ``t(σ)`` of
-    :func:`ibsym.deep_linear.spectral.solve_flow`, inverted by vectorized bisection in
+    :func:`ibsym.deep_linear.solutions.solve_flow`, inverted by vectorized bisection in
     ``q = −log|1 − σ/s|``; ``method="ode"``: ``solve_ivp`` (DOP853, rtol 1e-12) of the derived
     flow.  The two routes are independent checks of each other.
     """
@@ -92,7 +92,7 @@ def predicted_singular_values(depth: int, target: float, sigma0: float, times: S
 def modified_singular_value_at(depth: int, target: float, sigma0: float, t: float,
                                h: float) -> dict[str, float]:
     """σ(t) of the flow ``F_0`` and of the first-order modified flow ``F_0 + h F_1`` (GD with
-    step ``h``, :func:`ibsym.deep_linear.spectral.finite_step_flow`), and of the GD iterates themselves
+    step ``h``, :func:`ibsym.deep_linear.finite_step.finite_step_flow`), and of the GD iterates themselves
     (balanced scalar layers; ``t/h`` rounded to an integer number of steps).
 
     Examples

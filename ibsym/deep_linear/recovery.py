@@ -154,7 +154,7 @@ class PerturbationExperiment(Result):
 
     ``rows``: per (depth, ε): ``t_signal`` (the ``r``-th singular value reaches half of
     ``σ_r(Φ)``), ``t_noise`` (the ``(r+1)``-th reaches half of ``σ_{r+1}(Φ)``), their difference
-    ``duration`` (the low-rank phase), the same from :func:`ibsym.deep_linear.spectral.time_to_learn`
+    ``duration`` (the low-rank phase), the same from :func:`ibsym.deep_linear.learning.time_to_learn`
     (aligned prediction), the best relative error to the clean ``M`` during training and at the
     end.  ``slopes[N]``: fitted exponent of the duration in ε.
     """
@@ -207,7 +207,7 @@ def perturbation_experiment(size: int = 20, signal: Sequence[float] = (3.0, 2.0,
     from a small non-aligned initialization (``init``: exactly balanced ``"orthogonal"`` or
     near-balanced ``"gaussian"``) and runs until the ``(r+1)``-th singular value has reached half
     of ``σ_{r+1}(Φ)``.  The aligned prediction uses the exact learning times of
-    :func:`ibsym.deep_linear.spectral.time_to_learn` from ``σ0``.
+    :func:`ibsym.deep_linear.learning.time_to_learn` from ``σ0``.
     """
     t0 = time.perf_counter()
     r = len(signal)
