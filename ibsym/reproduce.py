@@ -207,6 +207,16 @@ def _unverified(sub: Path) -> list[str]:
     return bad
 
 
+def _remove_leftovers(out: Path) -> None:
+    """Temporary files and PDF build folders of a run that was killed (we hold the lock)."""
+    import shutil
+    for p in out.glob(".ibsym-tex-*"):
+        shutil.rmtree(p, ignore_errors=True)
+    for p in out.rglob(".*.tmp"):       # ibsym.core.files' temporary names: .NAME.XXXXXX.tmp
+        if p.is_file():
+            p.unlink(missing_ok=True)
+
+
 def reproduce(names: Sequence[str] = (), out: str | Path = "ibsym-out", *, quick: bool = False,
               directory: Path | None = None, progress: bool = True) -> dict[str, Any]:
     """Run derivations and write their outputs plus ``report.md`` / ``report.pdf``.
@@ -245,6 +255,7 @@ def _run(chosen: list[str], available: dict[str, Path], out: Path, *, quick: boo
          progress: bool) -> dict[str, Any]:
     for f in _REPORT_FILES:  # a report of an earlier run must not describe this one
         (out / f).unlink(missing_ok=True)
+    _remove_leftovers(out)
     results: list[dict[str, Any]] = []
     with Progress("reproduce", total=len(chosen), enabled=progress) as prog:
         for name in chosen:
@@ -294,7 +305,7 @@ def _write_pdf(out: Path, results: list[dict[str, Any]], ok: bool) -> dict[str, 
     if not pdflatex_available():
         return {"status": "skipped", "message": "pdflatex not found (Debian: texlive-latex-base)"}
     try:
-        compile_latex(_report_tex(out, results, ok), outdir=out, name="report")
+        compile_latex(_report_tex(out, results, ok), outdir=out, name="report", workdir=out)
     except Exception as exc:  # the Markdown report stands; it and summary.json say why
         return {"status": "failed", "message": str(exc)}
     return {"status": "ok", "message": "report.pdf"}

@@ -114,7 +114,8 @@ def pdflatex_available() -> bool:
 
 
 def compile_latex(tex: str | Path, *, outdir: str | Path | None = None,
-                  timeout: float = 120.0, name: str | None = None) -> Path:
+                  timeout: float = 120.0, name: str | None = None,
+                  workdir: str | Path | None = None) -> Path:
     """Compile a ``.tex`` file (or LaTeX source text) with ``pdflatex``.
 
     pdflatex runs in a private temporary folder (its ``.aux``/``.log`` never touch the
@@ -133,6 +134,10 @@ def compile_latex(tex: str | Path, *, outdir: str | Path | None = None,
         Seconds before pdflatex is stopped.
     name : str, optional
         File stem of the PDF (default: the ``.tex`` file's stem, ``document`` for text).
+    workdir : str or Path, optional
+        Where the private build folder ``.ibsym-tex-*`` is made (default: the system's
+        temporary folder).  A caller that owns an output folder passes it, so that a build
+        killed mid-way leaves its folder where the caller's next run removes it.
 
     Returns
     -------
@@ -158,7 +163,8 @@ def compile_latex(tex: str | Path, *, outdir: str | Path | None = None,
         src, stem = None, "document"
     out = (Path(outdir) if outdir is not None else src.parent).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="ibsym-tex-") as work:
+    with tempfile.TemporaryDirectory(prefix=".ibsym-tex-" if workdir is not None else "ibsym-tex-",
+                                     dir=workdir) as work:
         job = Path(work) / "document.tex"
         if src is None:
             job.write_text(str(tex), encoding="utf-8")   # private folder: removed below
