@@ -8,6 +8,7 @@ from ibsym.core.losses import Loss
 from ibsym.bea.optimizers import Optimizer, get_optimizer
 from ibsym.numeric.verify import VerifyReport, verify
 from ibsym.core import losses
+from ibsym.limits.implicit import implicit_bias
 
 __all__ = ["modified_equation", "componentwise_equation", "ModifiedEquation", "Loss", "Optimizer", "get_optimizer",
-           "losses", "verify", "VerifyReport", "__version__"]
+           "losses", "verify", "VerifyReport", "implicit_bias", "__version__"]
