@@ -139,12 +139,48 @@ class ModifiedEquation(Result):
         return self.loss.params
 
     @property
+    def verification_status(self) -> str:
+        """``"none"`` (no verification attached), ``"failed"`` (a fitted slope is off),
+        ``"partial"`` (passed, but not every truncation 0..order was tested) or ``"passed"``."""
+        rep = self.verification
+        if rep is None:
+            return "none"
+        if not rep.passed:
+            return "failed"
+        if set(range(self.order + 1)) - set(rep.orders):
+            return "partial"
+        return "passed"
+
+    @property
     def verified(self) -> bool:
-        """True only when an attached verification passed."""
-        return bool(self.verification is not None and self.verification.passed)
+        """True only when an attached verification passed for every order 0..order."""
+        return self.verification_status == "passed"
 
     def with_verification(self, report: Any) -> "ModifiedEquation":
-        """A copy carrying the numerical evidence of :func:`ibsym.numeric.verify.verify`."""
+        """A copy carrying the numerical evidence of :func:`ibsym.numeric.verify.verify`.
+
+        A failed report is kept as evidence: ``verified`` stays False and the JSON
+        (``"verified": false``, ``"verification_status"``) and LaTeX exports say so.
+
+        Raises
+        ------
+        InputError
+            When the report is about another problem (optimizer, loss, parameters) or
+            tests an order this result does not have.
+        """
+        mine = {"optimizer": self.optimizer.name, "params": tuple(str(p) for p in self.params),
+                "loss": None if self.is_generic else str(self.loss.expr)}
+        theirs = {"optimizer": getattr(report, "optimizer", None),
+                  "params": tuple(getattr(report, "params", ()) or ()),
+                  "loss": getattr(report, "loss", None)}
+        wrong = [k for k in mine if mine[k] != theirs[k]]
+        if wrong:
+            k = wrong[0]
+            raise InputError(f"this verification is of another problem: its {k} is "
+                             f"{theirs[k]!r}, this result's is {mine[k]!r}")
+        if any(int(k) > self.order for k in report.orders):
+            raise InputError(f"this verification tests order {max(report.orders)}, beyond this "
+                             f"result's order {self.order}")
         return replace(self, verification=report)
 
     def truncate(self, order: int) -> "ModifiedEquation":
@@ -349,6 +385,11 @@ class ModifiedEquation(Result):
         if self.shift_note:
             notes.append(self.shift_note)
         if self.verification is not None:
+            status = self.verification_status
+            if status != "passed":
+                notes.insert(0, "NOT VERIFIED: the attached numerical verification "
+                             + ("FAILED." if status == "failed" else
+                                "did not test every order up to " + str(self.order) + "."))
             notes.append(self.verification.summary())
         return latex_document(title, sections, notes=notes)
 
@@ -410,6 +451,7 @@ class ModifiedEquation(Result):
         body["slow_manifold"] = {f: [self._vec_json(m) for m in ms] for f, ms in self.slow_manifold}
         body["gradient_analysis"] = [a.to_dict() for a in self.gradient_analysis()]
         body["verified"] = self.verified
+        body["verification_status"] = self.verification_status
         body["verification"] = None if self.verification is None else self.verification.to_dict()
         return body
 
