@@ -96,7 +96,20 @@ class Algebra:
     def _no_coordinates(self, what: str) -> str:
         return (f"{what} needs coordinates: the dimension-free (∇L-notation) algebra has only "
                 "linear combinations and gradients; derive on a concrete loss instead, or use "
-                "the component-wise generic form (modified_equation(..., componentwise=True))")
+                "the component-wise generic form in index notation, "
+                "ib.componentwise_equation(optimizer, order) (CLI: ibsym derive NAME without "
+                "--loss)")
+
+
+def _exact(c: Any) -> sp.Expr:
+    """A coefficient for the exact ring: floats in an update rule (``0.5*g``) become the
+    rationals they denote (as ``Optimizer.with_hyper`` does), never ring atoms."""
+    if isinstance(c, float):
+        return sp.nsimplify(c, rational=True)
+    c = sp.sympify(c)
+    if c.has(sp.Float):
+        return sp.nsimplify(c, rational=True)
+    return c
 
 
 class NeedAtoms(Exception):
@@ -153,7 +166,7 @@ class ConcreteAlgebra(Algebra):
         return tuple(x + y for x, y in zip(a, b))
 
     def scale(self, c: Any, a: tuple) -> tuple:
-        c = sp.sympify(c)
+        c = _exact(c)
         if c == 0:
             return self.zero()
         if c == 1:
@@ -216,7 +229,7 @@ class ConcreteAlgebra(Algebra):
         return tuple(x * y for x, y in zip(a, b))
 
     def const(self, c: Any) -> tuple:
-        e = self.ring.from_sympy(sp.sympify(c))
+        e = self.ring.from_sympy(_exact(c))
         return tuple(e for _ in range(self.d))
 
     def identity(self) -> tuple:

@@ -180,6 +180,33 @@ class Optimizer:
                              f"(e.g. --hyper {missing[0]}=0.5) to run '{self.name}' numerically")
         return {k: float(v) for k, v in self.values}
 
+    def initial_state(self, theta: Any, grad: Any, hp: dict[str, Any]) -> dict[str, Any]:
+        """The true initial state: ``init(theta, grad, hp)``, every field it does not give
+        (all of them without ``init``) zero -- ``0·θ``, a NumPy array or a traced vector.
+
+        The one place where the state w_0 is built: the numeric iterates
+        (:func:`ibsym.numeric.kernels.iterate`), the numeric transient
+        (:mod:`ibsym.numeric.jets`) and the symbolic one (:mod:`ibsym.bea.transient`).
+
+        Examples
+        --------
+        >>> opt = Optimizer("mine", lambda th, st, g, h, hp: (th, st), state_names=("v",))
+        >>> opt.initial_state(1.5, None, {})
+        {'v': 0.0}
+        """
+        given = self.init(theta, grad, hp) if self.init is not None else {}
+        if given is None:
+            given = {}
+        if not isinstance(given, dict):
+            raise InputError(f"init of optimizer '{self.name}' must return a dict of state "
+                             f"fields, got {type(given).__name__}")
+        unknown = [k for k in given if k not in self.state_names]
+        if unknown:
+            raise InputError(f"init of optimizer '{self.name}' sets {', '.join(map(str, unknown))}"
+                             f", not among its state fields "
+                             f"({', '.join(self.state_names) or 'none'})")
+        return {f: given[f] if f in given else zeros_like(theta) for f in self.state_names}
+
 
 # ---------------------------------------------------------------------------------------
 # Helpers that work on NumPy arrays (numeric runs) and on traced series (derivations).

@@ -10,6 +10,13 @@ arrays and floats, runs the optimizer numerically.
 * :class:`HSeries` -- scalar series (``h`` itself is ``HSeries([0, 1])``);
 * :class:`SeriesVector` -- ``b(h)·θ + Σ_p h^p v_p``: a point near θ.
 
+Only what the tracer represents exactly reaches a result.  NumPy's elementwise
+arithmetic and ``numpy.sqrt`` map to the series' own operations; every other NumPy
+ufunc or function (``numpy.linalg.norm``, ``numpy.sum``, ``numpy.abs`` ...), conversion
+to an array, ``len``, iteration, indexing, ``.sum()``, comparisons and branches raise
+:class:`~ibsym.core.errors.InputError` naming the operation -- a reduction across
+coordinates would otherwise act coordinate-wise and silently derive another optimizer.
+
 Examples
 --------
 >>> from ibsym.bea.algebras import GenericAlgebra
@@ -23,6 +30,8 @@ Examples
 from __future__ import annotations
 
 import functools
+import operator
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,10 +43,226 @@ from ibsym.core.errors import InputError
 __all__ = ["HSeries", "SeriesVector", "grad", "Gradient"]
 
 
-class HSeries:
+# -- what may reach a traced value ---------------------------------------------------------
+_ALLOWED = ("traced values support +, −, *, / with numbers, hyper-parameters and other traced "
+            "values, ** with rational exponents, sqrt (numpy.sqrt or ibsym.bea.optimizers.sqrt) "
+            "and grad(...)")
+_SMOOTHING = "smooth it, e.g. sign(x) ≈ x/sqrt(x**2 + eps), |x| ≈ sqrt(x**2 + eps)"
+_REDUCTIONS = frozenset({
+    "sum", "nansum", "mean", "nanmean", "average", "prod", "nanprod", "max", "amax", "min",
+    "amin", "nanmax", "nanmin", "dot", "vdot", "inner", "outer", "tensordot", "einsum",
+    "matmul", "vecdot", "norm", "std", "nanstd", "var", "nanvar", "median", "nanmedian",
+    "cumsum", "cumprod", "nancumsum", "nancumprod", "any", "all", "argmax", "argmin",
+    "argsort", "sort", "trace", "ptp", "cross", "kron", "count_nonzero", "reduce",
+    "accumulate", "reduceat", "at", "diff", "gradient", "convolve", "correlate", "cov",
+    "corrcoef", "percentile", "quantile", "linalg"})
+_NONSMOOTH = frozenset({
+    "absolute", "abs", "fabs", "sign", "maximum", "minimum", "fmax", "fmin", "clip", "where",
+    "heaviside", "floor", "ceil", "round", "around", "rint", "trunc", "fix", "mod",
+    "remainder", "fmod", "floor_divide", "divmod", "greater", "greater_equal", "less",
+    "less_equal", "equal", "not_equal", "logical_and", "logical_or", "logical_not",
+    "logical_xor", "isnan", "isinf", "isfinite", "signbit", "copysign", "select",
+    "piecewise", "nan_to_num"})
+
+
+def _refusal(name: str) -> InputError:
+    """The :class:`InputError` for an operation on traced values the tracer cannot represent."""
+    parts = re.findall(r"[A-Za-z_]+", name)
+    if any(p in _REDUCTIONS for p in parts):
+        return InputError(f"{name} on a traced vector: a reduction across coordinates, which "
+                          "the tracer cannot represent (it would act coordinate-wise and derive "
+                          "a different optimizer); write the update coordinate-wise -- "
+                          + _ALLOWED)
+    if any(p in _NONSMOOTH for p in parts):
+        return InputError(f"{name} on a traced value is not smooth, and the expansion in h "
+                          f"needs a smooth update; {_SMOOTHING}")
+    return InputError(f"{name} is not available on traced values; {_ALLOWED}")
+
+
+class _TracerAttributeError(InputError, AttributeError):
+    """A missing attribute of a traced value (an :class:`InputError`, so the CLI reports
+    it; an :class:`AttributeError`, so ``hasattr`` still answers False)."""
+
+
+def _scalar(v: Any, where: str = "") -> Any:
+    """A constant combined with a traced value: a number, a SymPy expression or a NumPy
+    scalar (made a Python number); arrays and other objects are refused."""
+    numpy = type(v).__module__ == "numpy"          # (no NumPy import in the symbolic layer)
+    if not numpy and (isinstance(v, (int, float))
+                      or (isinstance(v, sp.Basic) and not getattr(v, "is_Matrix", False))):
+        return v
+    prefix = f"{where}: " if where else ""
+    if numpy and getattr(v, "ndim", None) == 0:
+        x = v.item()                              # np.float64 is a float: unwrap it anyway
+        if isinstance(x, (int, float)):
+            return x
+    if numpy and hasattr(v, "shape"):
+        raise InputError(f"{prefix}a NumPy array of shape {v.shape} combined with a traced "
+                         "value; the tracer has no per-coordinate constants -- use numbers or "
+                         "hyper-parameters")
+    raise InputError(f"{prefix}cannot combine a traced value with {type(v).__name__} "
+                     f"({str(v)[:40]}); {_ALLOWED}")
+
+
+def _plain(x: Any, name: str) -> Any:
+    """An operand of a NumPy ufunc or function: traced values pass, constants as in
+    :func:`_scalar`."""
+    return x if isinstance(x, _Traced) else _scalar(x, name)
+
+
+#: NumPy ufuncs the tracer follows exactly, by its own operations.
+_EXACT_UFUNCS = {
+    "add": operator.add, "subtract": operator.sub, "multiply": operator.mul,
+    "true_divide": operator.truediv, "divide": operator.truediv, "negative": operator.neg,
+    "positive": operator.pos, "power": operator.pow, "float_power": operator.pow,
+    "sqrt": lambda x: x.sqrt(), "square": lambda x: x * x, "reciprocal": lambda x: 1 / x,
+}
+#: NumPy functions the tracer follows exactly (shape-only constructors, copies).
+_EXACT_FUNCTIONS = {
+    "zeros_like": lambda x: x * 0, "ones_like": lambda x: x * 0 + 1,
+    "full_like": lambda x, fill_value: x * 0 + fill_value, "copy": lambda x: x,
+}
+
+
+class _Traced:
+    """NumPy and Python protocols of traced values: exact where the tracer is exact,
+    an :class:`InputError` naming the operation everywhere else."""
+
+    __slots__ = ()
+    _kind = "value"
+
+    # NumPy: ufuncs, array functions, conversion
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        name = f"numpy.{getattr(ufunc, '__name__', ufunc)}"
+        if method != "__call__":
+            raise _refusal(f"{name}.{method}")
+        fn = _EXACT_UFUNCS.get(getattr(ufunc, "__name__", ""))
+        if fn is None:
+            raise _refusal(name)
+        if kwargs:
+            raise InputError(f"{name} with {', '.join(f'{k}=' for k in kwargs)} on a traced "
+                             "value is not supported; call it without them")
+        return fn(*(_plain(x, name) for x in inputs))
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        mod = getattr(func, "__module__", "numpy") or "numpy"
+        name = f"{mod}.{getattr(func, '__name__', func)}"
+        fn = _EXACT_FUNCTIONS.get(getattr(func, "__name__", ""))
+        if fn is None or kwargs or not args or args[0] is not self:
+            raise _refusal(name)
+        return fn(*(_plain(x, name) for x in args))
+
+    def __array__(self, *args: Any, **kwargs: Any) -> Any:
+        raise InputError(f"a traced {self._kind} cannot be converted to a NumPy array "
+                         "(numpy.asarray / numpy.array / a NumPy function): the conversion "
+                         f"would lose the trace; {_ALLOWED}")
+
+    # Python protocols: coordinates one by one, branches, conversions
+    def _no_coordinates(self, what: str) -> InputError:
+        return InputError(f"{what} of a traced {self._kind}: its coordinates are not available "
+                          "one by one (sum(), max(), v[i], loops are reductions or selections "
+                          f"the tracer cannot represent); write the update coordinate-wise -- "
+                          f"{_ALLOWED}")
+
+    def __len__(self) -> int:
+        raise self._no_coordinates("len()")
+
+    def __iter__(self) -> Any:
+        raise self._no_coordinates("iteration (a for loop, sum(), max(), list(), unpacking)")
+
+    def __getitem__(self, key: Any) -> Any:
+        raise self._no_coordinates("indexing")
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        raise self._no_coordinates("item assignment")
+
+    def __contains__(self, item: Any) -> bool:
+        raise self._no_coordinates("'in'")
+
+    def __bool__(self) -> bool:
+        raise InputError(f"a branch on a traced {self._kind} (if / and / or / while / bool()): "
+                         "the tracer follows one expansion in h and cannot branch; write the "
+                         f"update without conditions on θ, the state or h ({_SMOOTHING})")
+
+    def _compare(self, op: str) -> InputError:
+        return InputError(f"comparison '{op}' of a traced {self._kind} (also inside max, min, "
+                          f"sorted): not smooth, and the expansion in h needs a smooth update; "
+                          f"{_SMOOTHING}")
+
+    def __lt__(self, other: Any) -> bool:
+        raise self._compare("<")
+
+    def __le__(self, other: Any) -> bool:
+        raise self._compare("<=")
+
+    def __gt__(self, other: Any) -> bool:
+        raise self._compare(">")
+
+    def __ge__(self, other: Any) -> bool:
+        raise self._compare(">=")
+
+    def __eq__(self, other: Any) -> bool:
+        if other is self:
+            return True
+        raise self._compare("==")
+
+    def __ne__(self, other: Any) -> bool:
+        if other is self:
+            return False
+        raise self._compare("!=")
+
+    __hash__ = object.__hash__
+
+    def __abs__(self) -> Any:
+        raise _refusal("abs()")
+
+    def __round__(self, ndigits: Any = None) -> Any:
+        raise _refusal("round()")
+
+    def __floor__(self) -> Any:
+        raise _refusal("math.floor()")
+
+    def __ceil__(self) -> Any:
+        raise _refusal("math.ceil()")
+
+    def __trunc__(self) -> Any:
+        raise _refusal("math.trunc()")
+
+    def __mod__(self, other: Any) -> Any:
+        raise _refusal("'%' (mod)")
+
+    __rmod__ = __mod__
+
+    def __floordiv__(self, other: Any) -> Any:
+        raise _refusal("'//' (floor division)")
+
+    __rfloordiv__ = __floordiv__
+
+    def __matmul__(self, other: Any) -> Any:
+        raise _refusal("'@' (matmul, a dot product)")
+
+    __rmatmul__ = __matmul__
+
+    def __rpow__(self, other: Any) -> Any:
+        raise InputError(f"a power with a traced exponent ({other} ** traced {self._kind}) is "
+                         f"not supported; {_ALLOWED}")
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in _REDUCTIONS:
+            raise _TracerAttributeError(str(_refusal(f".{name}()")))
+        if name in _NONSMOOTH:
+            raise _TracerAttributeError(str(_refusal(f".{name}()")))
+        raise _TracerAttributeError(f"'.{name}' is not available on a traced {self._kind} "
+                                    f"(it is a truncated series in h, not an array); {_ALLOWED}")
+
+
+class HSeries(_Traced):
     """A scalar truncated series Σ_{p≤order} c_p h^p with SymPy coefficients."""
 
     __slots__ = ("c", "order")
+    _kind = "scalar"
 
     def __init__(self, coeffs: Sequence[Any], order: int):
         c = [x if isinstance(x, (float, sp.Basic)) else sp.sympify(x)
@@ -52,7 +277,7 @@ class HSeries:
 
     @classmethod
     def const(cls, v: Any, order: int) -> "HSeries":
-        return cls([v], order)
+        return cls([_scalar(v)], order)
 
     def _lift(self, other: Any) -> "HSeries":
         return other if isinstance(other, HSeries) else HSeries.const(other, self.order)
@@ -103,6 +328,8 @@ class HSeries:
         return HSeries(inv, self.order)
 
     def __truediv__(self, other: Any) -> "HSeries":
+        if isinstance(other, SeriesVector):
+            return NotImplemented
         return self * self._lift(other).reciprocal()
 
     def __rtruediv__(self, other: Any) -> "HSeries":
@@ -134,7 +361,7 @@ class HSeries:
         return f"HSeries({self.c})"
 
 
-class SeriesVector:
+class SeriesVector(_Traced):
     """The point ``b(h)·θ + Σ_p h^p v_p`` with vector coefficients in an algebra.
 
     Parameters
@@ -148,6 +375,7 @@ class SeriesVector:
     """
 
     __slots__ = ("alg", "base", "coeffs", "order")
+    _kind = "vector"
 
     def __init__(self, alg: Algebra, base: HSeries, coeffs: Sequence[Any]):
         self.alg = alg
@@ -304,6 +532,12 @@ class Gradient:
     def __init__(self, batches: int = 0):
         self.batches = batches
 
+    def _not_a_vector(self, *args: Any, **kwargs: Any) -> Any:
+        raise InputError("the gradient oracle is a function, not a vector: call it at a "
+                         "point, grad(theta)")
+
+    __array__ = __array_ufunc__ = __array_function__ = _not_a_vector
+
     def __call__(self, x: "SeriesVector", batch: int | None = None) -> "SeriesVector":
         return grad(x, batch)
 
@@ -314,6 +548,10 @@ def _binomial(r: sp.Rational, k: int) -> sp.Rational:
 
 
 def _exponent(r: Any) -> sp.Rational:
+    if isinstance(r, _Traced):
+        raise InputError(f"a power with a traced exponent (x ** traced {r._kind}) is not "
+                         f"supported; {_ALLOWED}")
+    r = _scalar(r)
     if isinstance(r, float):
         r = sp.nsimplify(r)
     r = sp.sympify(r)

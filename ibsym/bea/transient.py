@@ -54,10 +54,10 @@ def initial_state(optimizer: Any, alg: Any) -> dict[str, Any]:
     theta = SeriesVector.point(alg, 0)
     if optimizer.init is None:
         return {f: alg.zero() for f in optimizer.state_names}
-    w0 = optimizer.init(theta, Gradient(alg.batches), optimizer.hyper_values)
+    w0 = optimizer.initial_state(theta, Gradient(alg.batches), optimizer.hyper_values)
     out = {}
     for f in optimizer.state_names:
-        v = w0.get(f, 0) if isinstance(w0, dict) else 0
+        v = w0[f]
         if isinstance(v, SeriesVector):
             out[f] = v._folded()[0]
         elif v == 0:

@@ -268,7 +268,7 @@ def initial_shift(eq: Any, theta0: Sequence[float], *, steps: int | None = None,
         return np.array(hist)                     # (2, K, d, 2)
 
     th0 = SeriesVector.point(P, K)
-    w0 = opt.init(th0, Gradient(P.batches), hp) if opt.init is not None else {}
+    w0 = opt.initial_state(th0, Gradient(P.batches), hp)
     true_state = {}
     for f in names:
         v = w0.get(f, 0)

@@ -279,7 +279,7 @@ def update_stability_threshold(optimizer: Optimizer, loss: Loss, theta: Sequence
     hp = optimizer.numeric_hyper() if optimizer.hyper else {}
     names = optimizer.state_names
     with np.errstate(all="ignore"):
-        state = optimizer.init(th0, q, hp) if optimizer.init is not None else {}
+        state = optimizer.initial_state(th0, q, hp)
         for _ in range(5000):           # the state relaxes to its fixed point (h = 0)
             _, new = optimizer.update(th0, state, q, 0.0, hp)
             done = all(np.allclose(new[f], state[f], rtol=0, atol=1e-14) for f in names)
@@ -348,7 +348,7 @@ def iterate(optimizer: Optimizer, loss: Loss, theta0: Sequence[float], h: float,
                          f"parameters {tuple(map(str, loss.params))}")
     g = grad or compile_gradient(loss)
     hp = optimizer.numeric_hyper() if optimizer.hyper else {}
-    state = optimizer.init(th, g, hp) if optimizer.init is not None else {}
+    state = optimizer.initial_state(th, g, hp)
     out = np.empty((steps + 1, loss.dim))
     out[0] = th
     scale = blowup * (1.0 + np.linalg.norm(th))
