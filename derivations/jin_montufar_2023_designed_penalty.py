@@ -23,7 +23,8 @@ from ibsym.core.parsing import parse_expression
 from ibsym.plots import zeta as zplots
 from ibsym.wide_relu.networks import train_networks, zeta_monte_carlo
 from ibsym.wide_relu.splines import solve_variational, zeta_function
-from ibsym.wide_relu.zeta import X, curvature_penalty, design_initialization
+from ibsym.wide_relu.design import design_initialization
+from ibsym.wide_relu.zeta import X, curvature_penalty
 from ibsym.plots import save_figure
 from ibsym.core.files import atomic_write_text
 from ibsym.reproduce import record_check, raise_on_failures

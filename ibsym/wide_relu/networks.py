@@ -41,7 +41,8 @@ from ibsym.core.values import as_number, to_sympy
 from ibsym.core.progress import Progress
 from ibsym.core.results import Result
 from ibsym.wide_relu.splines import SplineSolution, solve_variational, smoothing_path
-from ibsym.wide_relu.zeta import X, DesignedInitialization
+from ibsym.wide_relu.design import DesignedInitialization
+from ibsym.wide_relu.zeta import X
 
 __all__ = ["sample_initialization", "sample_distribution", "empirical_zeta", "train_networks",
            "TrainingRun", "width_sweep", "WidthSweep", "fit_slope", "trajectory_comparison",
@@ -131,7 +132,7 @@ def sample_initialization(init: Initialization | DesignedInitialization, n: int,
     (its output weights are negated in :func:`train_networks`).
 
     Supported laws: independent named/custom marginals; a discrete weight law with
-    conditional bias densities; a :class:`~ibsym.wide_relu.zeta.DesignedInitialization`
+    conditional bias densities; a :class:`~ibsym.wide_relu.design.DesignedInitialization`
     (``C ~ p_C``, ``B = -W C``).  A general joint density cannot be sampled here.
     """
     values = values or {}

@@ -10,10 +10,11 @@ interpolants of the data, the one minimizing ``∫ (g'' - f''(·, θ0))² / ζ``
 This module *derives* ζ with SymPy from the joint law of ``(W, B)``
 (:mod:`ibsym.wide_relu.densities`), for activations ``[z]_+^k`` (degree ``k``;
 ``ζ_k = ∫ |W|^{2k+1} p(W, -Wx) dW``), falls back to numerical quadrature (mpmath)
-when SymPy finds no closed form, solves the inverse problem (a prescribed
-penalty ϱ → breakpoint density and initialization, :func:`design_initialization`)
-and exports the variational problem, its smoothing-spline trajectory form with
-``λ = 1/(η̄ t)`` and the multivariate (Radon) statement.
+when SymPy finds no closed form, and exports the variational problem and its
+smoothing-spline trajectory form with ``λ = 1/(η̄ t)``.  The inverse problem (a prescribed
+penalty ϱ → breakpoint density and initialization) is
+:func:`ibsym.wide_relu.design.design_initialization`, the multivariate (Radon) statement
+:func:`ibsym.wide_relu.radon.radon_penalty`.
 
 SymPy / mpmath only (layer 2).
 
@@ -34,16 +35,14 @@ from typing import Any
 import mpmath
 import sympy as sp
 
-from ibsym.wide_relu.densities import (B, W, Distribution, Initialization, conditional, independent,
-                        rademacher)
+from ibsym.wide_relu.densities import B, W, Distribution, Initialization, independent
 from ibsym.core.errors import InputError
-from ibsym.core.values import as_expr, as_number, to_sympy
+from ibsym.core.values import as_number, to_sympy
 from ibsym.core.results import Result
 
 __all__ = [
     "X", "curvature_penalty", "zeta", "CurvaturePenalty", "VariationalProblem",
-    "DesignedInitialization", "design_initialization", "HomogeneousOperator",
-    "homogeneous_operator", "RadonPenalty", "radon_penalty",
+    "HomogeneousOperator", "homogeneous_operator",
 ]
 
 #: The input variable of ζ(x).
@@ -531,184 +530,3 @@ class VariationalProblem(Result):
     def to_dict_body(self) -> dict[str, Any]:
         return {"smoothing": self.smoothing, "latex": self.to_latex(), "text": str(self),
                 "zeta": self.penalty.to_latex(), "closed_form": self.penalty.closed_form}
-
-
-# ----------------------------------------------------------------------------- inverse problem
-@dataclass(frozen=True)
-class DesignedInitialization(Result):
-    r"""Initialization realizing a prescribed penalty ϱ (the inverse problem).
-
-    With ``C ~ p_C = ϱ / ∫ϱ`` independent of ``W`` and ``B = -W C``:
-    ``ζ_k = p_C E[|W|^{2k}]``; the weight law is scaled by ``s`` so that
-    ``E[|sW|^{2k}] = ∫ϱ`` and hence ``ζ_k = ϱ`` exactly.
-
-    Attributes
-    ----------
-    target : sympy.Expr
-        ϱ(x).
-    breakpoint_density : sympy.Expr
-        p_C(x) = ϱ(x) / ∫ϱ.
-    mass : sympy.Expr
-        ∫ϱ.
-    weight : Distribution
-        The (scaled) law of W.
-    scale : sympy.Expr
-        The factor s applied to the base weight law.
-    init : Initialization
-        The law of (W, B): ``p_{B|W}(b|w) = p_C(-b/w)/|w|``.
-    penalty : CurvaturePenalty
-        ζ derived from ``init`` by :func:`curvature_penalty` (a closed-loop check).
-    """
-
-    schema = "zeta-design"
-    target: Any = None
-    breakpoint_density: Any = None
-    mass: Any = None
-    weight: Distribution = None
-    scale: Any = 1
-    init: Initialization = None
-    penalty: CurvaturePenalty = None
-
-    def realizes_target(self) -> bool:
-        """Whether ``simplify(ζ - ϱ) == 0``."""
-        return self.penalty.closed_form and _is_zero(self.penalty.expr - self.target)
-
-    def to_latex(self) -> str:
-        pc = sp.Function("p_C")(X)
-        return (sp.latex(sp.Eq(pc, self.breakpoint_density, evaluate=False)) + r",\quad "
-                + r"B = -W C,\quad W \sim \text{" + repr(self.weight) + r"},\quad "
-                + sp.latex(sp.Eq(sp.Function("zeta")(X), self.penalty.expr, evaluate=False)))
-
-    def __str__(self) -> str:
-        return (f"p_C(x) = {sp.sstr(self.breakpoint_density)},  C ~ p_C,  W ~ {self.weight!r},"
-                f"  B = -W C  ⇒  {self.penalty}")
-
-    def to_dict_body(self) -> dict[str, Any]:
-        return {"target": sp.sstr(self.target), "breakpoint_density": sp.sstr(self.breakpoint_density),
-                "mass": sp.sstr(self.mass), "weight": repr(self.weight), "scale": sp.sstr(self.scale),
-                "zeta": self.penalty.to_dict_body(), "realizes_target": self.realizes_target(),
-                "latex": self.to_latex()}
-
-
-def _scaled(weight: Distribution, s: sp.Expr) -> Distribution:
-    if s == 1:
-        return weight
-    if weight.is_discrete:
-        return Distribution(f"{weight!r}*{sp.sstr(s)}", (),
-                            atoms=tuple((v * s, p) for v, p in weight.atoms))
-    t = weight.var
-    return Distribution(f"{weight!r}*{sp.sstr(s)}", (), weight.density.xreplace({t: t / s}) / s,
-                        var=t, breakpoints=tuple(b * s for b in weight.breakpoints))
-
-
-def design_initialization(target: Any, *, weight: Distribution | None = None, degree: int = 1,
-                          exact_scale: bool = True) -> DesignedInitialization:
-    r"""Inverse problem: an initialization whose curvature penalty is a prescribed ϱ(x).
-
-    Parameters
-    ----------
-    target : sympy.Expr
-        ϱ(x) ≥ 0 in :data:`X` with finite ``∫ϱ`` (e.g. ``exp(-x**2)``).
-    weight : Distribution, default rademacher()
-        Law of the input weights (independent of the breakpoints).
-    degree : int, default 1
-    exact_scale : bool, default True
-        Scale the weights so that ζ = ϱ exactly (otherwise ζ = ϱ E[|W|^{2k}]/∫ϱ).
-
-    Notes
-    -----
-    If the breakpoint ``C = -B/W`` is independent of ``W`` then
-    ``ζ_k(x) = p_C(x) E[|W|^{2k}]`` (formulas.md §6.1), so ``p_C = ϱ/∫ϱ``: draw
-    ``C ~ p_C``, ``W`` from its law and set ``B = -W C``.  This is the construction
-    behind Jin & Montúfar's "Proposition 7"; the proposition's exact wording could not
-    be checked here.  Samplers: :func:`ibsym.wide_relu.networks.sample_initialization`.
-
-    Examples
-    --------
-    >>> d = design_initialization(sp.exp(-X**2))
-    >>> d.breakpoint_density
-    exp(-x**2)/sqrt(pi)
-    >>> d.realizes_target()
-    True
-    """
-    target = as_expr(target, what="target penalty", names={"x": X}, allow_free_names=True)
-    if any(s.name == "x" for s in target.free_symbols) and X not in target.free_symbols:
-        target = target.xreplace({s: X for s in target.free_symbols if s.name == "x"})
-    weight = weight if weight is not None else rademacher()
-    mass = sp.simplify(sp.integrate(target, (X, -sp.oo, sp.oo)).rewrite(sp.erf))
-    if mass.has(sp.oo, sp.zoo, sp.nan, sp.Integral) or (mass.is_number and not mass > 0):
-        raise InputError(f"the target penalty must have a finite positive integral; ∫ϱ = {mass}. "
-                         "Restrict it to an interval, e.g. Piecewise((1, Abs(x) < 2), (0, True))")
-    pc = sp.simplify(target / mass)
-    m = weight.moment(2 * degree, absolute=True)
-    s = sp.simplify((mass / m) ** sp.Rational(1, 2 * degree)) if exact_scale else sp.Integer(1)
-    w = _scaled(weight, s)
-    cond = pc.xreplace({X: -B / W}) / sp.Abs(W)
-    init = conditional(w, cond, label=f"C ~ {sp.sstr(pc)}, W ~ {w!r}, B = -W C")
-    pen = curvature_penalty(init, degree=degree)
-    return DesignedInitialization(target, pc, mass, w, s, init, pen)
-
-
-# ----------------------------------------------------------------------------- multivariate
-class _RadonLaplacian(sp.Function):
-    """R{(-Δ)^{(d+1)/2} h}(s, b): printed through SymPy's LaTeX printer hook."""
-
-    nargs = 3
-
-    def _latex(self, printer: Any, exp: Any = None) -> str:
-        d, s, b = self.args
-        tex = (r"\mathcal{R}\left\{(-\Delta)^{" + printer._print((d + 1) / 2) + r"} h\right\}("
-               + printer._print(s) + ", " + printer._print(b) + ")")
-        return tex if exp is None else r"\left(" + tex + r"\right)^{" + exp + "}"
-
-    def _sympystr(self, printer: Any) -> str:
-        d, s, b = self.args
-        return f"R{{(-Δ)^(({printer._print(d)}+1)/2) h}}({printer._print(s)}, {printer._print(b)})"
-
-
-@dataclass(frozen=True)
-class RadonPenalty(Result):
-    r"""Multivariate statement (formula only): for ``x ∈ ℝ^d`` the penalty is
-    ``∫_{S^{d-1}×ℝ} (R{(-Δ)^{(d+1)/2} h}(s, b))² / ζ(s, b) ds db`` with
-    ``ζ(s, c) = ∫_0^∞ r^{d+2} p_{W,B}(r s, -r c) dr`` (reduces to ζ(x) for d = 1).
-    Normalizing constants are not confirmed against the paper.
-    """
-
-    schema = "zeta-radon"
-    dim: Any = sp.Symbol("d", positive=True, integer=True)
-
-    def expressions(self) -> tuple[sp.Expr, sp.Expr]:
-        s, b, r, c = sp.symbols("s b r c", real=True)
-        zeta_sb = sp.Function("zeta")(s, b)
-        integrand = _RadonLaplacian(self.dim, s, b) ** 2 / zeta_sb
-        penalty = sp.Integral(integrand, s, b)
-        p = sp.Function("p_{W,B}")
-        zdef = sp.Eq(sp.Function("zeta")(s, c),
-                     sp.Integral(r ** (self.dim + 2) * p(r * s, -r * c), (r, 0, sp.oo)))
-        return penalty, zdef
-
-    def to_latex(self) -> str:
-        penalty, zdef = self.expressions()
-        return sp.latex(penalty) + r",\qquad " + sp.latex(zdef)
-
-    def __str__(self) -> str:
-        penalty, zdef = self.expressions()
-        return f"{sp.sstr(penalty)}  over S^(d-1) × R,  {sp.sstr(zdef)}"
-
-    def to_dict_body(self) -> dict[str, Any]:
-        return {"dim": sp.sstr(self.dim), "latex": self.to_latex(), "text": str(self),
-                "note": "structure as stated by Jin & Montúfar (multivariate result); "
-                        "normalizing constants unconfirmed"}
-
-
-def radon_penalty(dim: Any = None) -> RadonPenalty:
-    """The multivariate (Radon transform) form of the penalty, as an exportable formula.
-
-    Examples
-    --------
-    >>> r = radon_penalty(3)
-    >>> "mathcal{R}" in r.to_latex()
-    True
-    """
-    return RadonPenalty(sp.Symbol("d", positive=True, integer=True) if dim is None
-                        else as_expr(dim, what="dimension", allow_free_names=True))

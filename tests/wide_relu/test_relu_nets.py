@@ -7,7 +7,8 @@ from ibsym.wide_relu.densities import independent, normal, parse_joint, rademach
 from ibsym.core.errors import InputError
 from ibsym.wide_relu.networks import (SLOPE_INTERVAL, fit_slope, sample_initialization, train_networks,
                              trajectory_comparison, width_sweep, zeta_monte_carlo)
-from ibsym.wide_relu.zeta import X, curvature_penalty, design_initialization
+from ibsym.wide_relu.design import design_initialization
+from ibsym.wide_relu.zeta import X, curvature_penalty
 
 XD = np.array([-1.5, -0.8, -0.2, 0.5, 1.1, 1.7])
 YD = np.array([0.6, -0.3, 0.4, 0.9, -0.2, 0.3])

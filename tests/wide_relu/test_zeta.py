@@ -8,8 +8,9 @@ import sympy as sp
 from ibsym.wide_relu.densities import (B, W, independent, laplace, normal, parse_joint, rademacher,
                              uniform)
 from ibsym.core.export import compile_latex, latex_document
-from ibsym.wide_relu.zeta import (X, curvature_penalty, design_initialization, homogeneous_operator,
-                        radon_penalty)
+from ibsym.wide_relu.design import design_initialization
+from ibsym.wide_relu.radon import radon_penalty
+from ibsym.wide_relu.zeta import X, curvature_penalty, homogeneous_operator
 
 sw, sb = sp.symbols("s_w s_b", positive=True)
 
