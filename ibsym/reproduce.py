@@ -24,6 +24,7 @@ import ast
 import contextlib
 import importlib.util
 import json
+import re
 import sys
 import time
 import traceback
@@ -156,7 +157,8 @@ def _load(path: Path) -> Any:
     return mod
 
 
-_REPORT_FILES = ("report.md", "summary.json", "report.pdf", "report-pdf-error.txt")
+_REPORT_FILES = ("report.md", "summary.json", "report.pdf", "report.tex", "report-pdf-error.txt")
+_SAFE_PATH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*")
 
 
 @contextlib.contextmanager
@@ -306,7 +308,10 @@ def _write_pdf(out: Path, results: list[dict[str, Any]], ok: bool) -> dict[str, 
     if not pdflatex_available():
         return {"status": "skipped", "message": "pdflatex not found (Debian: texlive-latex-base)"}
     try:
-        compile_latex(_report_tex(out, results, ok), outdir=out, name="report", workdir=out)
+        # report.tex in --out and pdflatex run there: the figures are relative paths below it
+        # (readable also when pdflatex refuses absolute paths, openin_any=p)
+        tex = atomic_write_text(out / "report.tex", _report_tex(out, results, ok))
+        compile_latex(tex, outdir=out, name="report", workdir=out)
     except Exception as exc:  # the Markdown report stands; it and summary.json say why
         return {"status": "failed", "message": str(exc)}
     return {"status": "ok", "message": "report.pdf"}
@@ -366,9 +371,10 @@ def _report_tex(out: Path, results: list[dict[str, Any]], ok: bool) -> str:
                                      f"{_fmt(c.get('oracle'))}, tolerance {_fmt(c.get('tolerance'))}"
                                      f" -- {'ok' if c.get('ok') else 'FAILED'}") + r"\par")
         for f in r.get("files", []):
-            path = (out / r["name"] / f).resolve()
-            if str(f).endswith(".png") and path.is_file():
+            rel = f"{r['name']}/{f}"             # relative to --out, where pdflatex runs
+            if (str(f).endswith(".png") and _SAFE_PATH.fullmatch(rel) and ".." not in rel
+                    and (out / rel).is_file()):
                 parts.append(r"\begin{center}\includegraphics[width=0.6\textwidth]{"
-                             + str(path) + r"}\end{center}")
+                             + rel + r"}\end{center}")
     parts.append(r"\end{document}")
     return "\n".join(parts) + "\n"

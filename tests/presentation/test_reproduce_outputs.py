@@ -65,7 +65,8 @@ def test_relative_out_gets_its_pdf_and_leaves_no_temporary_files(tmp_path, monke
     assert res["pdf"]["status"] == "ok"
     assert (out / "report.pdf").read_bytes()[:5] == b"%PDF-"
     assert sorted(p.name for p in out.iterdir()) == [".ibsym.lock", "figure", "report.md",
-                                                     "report.pdf", "summary.json"]
+                                                     "report.pdf", "report.tex", "summary.json"]
+    assert "{figure/line.png}" in (out / "report.tex").read_text()     # relative to --out
     assert list(private_tmp.iterdir()) == []                 # no ibsym-tex-* folder left
     md = (out / "report.md").read_text()
     assert "figure/line.png" in md and "ghost.png" not in md  # lists only what exists
