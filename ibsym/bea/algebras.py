@@ -149,8 +149,10 @@ class ConcreteAlgebra(Algebra):
         self.d = len(loss.params)
         self.constants = tuple(constants)
         self.extra = tuple(extra)
+        # |u| atoms come only from coordinate-wise roots (√(x²) = |x|): the loss is smooth
         self.ring = DiffRing.from_expressions([loss.expr, *loss.batches, *extra], loss.params,
-                                              constants=self.constants, jet_order=jet_order)
+                                              constants=self.constants, jet_order=jet_order,
+                                              allow_abs=True)
         self.jet_order = jet_order
         self.L = self.ring.from_sympy(loss.expr)
         self._grad = tuple(self.ring.gradient(self.L))
@@ -246,21 +248,19 @@ class ConcreteAlgebra(Algebra):
                 raise InputError("a coordinate-wise power with a negative or fractional exponent "
                                  "of a quantity that vanishes identically (division by zero in "
                                  "the update rule on the slow manifold)")
+            u = R.to_sympy(x)
+            target = _real_power(u, r)
             if x.is_ground:
-                v = sp.Pow(R.domain.to_sympy(x.LC), r)
                 try:
-                    out.append(R.constant(v))
+                    out.append(R.constant(target))
                     continue
                 except (sp.PolynomialError, sp.CoercionFailed, KeyError, ValueError):
                     pass
-            u = R.to_sympy(x)
-            # (b^e)^r = b^(e r): keep one family of root atoms per base
-            target = (sp.Pow(u.base, u.exp * r, evaluate=False)
-                      if u.is_Pow and u.exp.is_Rational else sp.Pow(u, r, evaluate=False))
             try:
                 out.append(R.from_sympy(target))
             except KeyError:
-                missing.extend(a_ for a_ in _atoms_of(target, R.params, R.constants)
+                missing.extend(a_ for a_ in _atoms_of(target, R.params, R.constants,
+                                                      allow_abs=True)
                                if not R.has_atom(a_))
         if missing:
             raise NeedAtoms(list(dict.fromkeys(missing)))
@@ -270,6 +270,36 @@ class ConcreteAlgebra(Algebra):
     def to_sympy(self, a: tuple) -> sp.Matrix:
         """A vector as a SymPy column matrix."""
         return sp.Matrix([self.ring.to_sympy(x) for x in a])
+
+
+def _real_power(u: sp.Expr, r: sp.Rational) -> sp.Expr:
+    """u^r for a real-valued u, by SymPy's own evaluation -- never by a syntactic rewrite.
+
+    SymPy's rules are branch-correct: (x²)^(1/2) = |x|, (x⁴)^(1/4) = |x|, (x⁶)^(1/3) = x²,
+    (x²)^(-1/2) = 1/|x|, while (x³)^(1/3) and (xy)^(1/2) stay roots (undefined in real
+    arithmetic where the base is negative, as in the numeric update).  The partial
+    derivatives ∂^αL of a generic loss are real: they are replaced by real symbols for the
+    evaluation, so √((∂_jL)²) is |∂_jL| there too.  A power that is not real for any θ
+    (a fractional power of a negative quantity) raises :class:`InputError`.
+
+    Examples
+    --------
+    >>> x = sp.Symbol("x", real=True)
+    >>> _real_power(x**2, sp.Rational(1, 2)), _real_power(x**2, sp.Rational(-3, 2))
+    (Abs(x), Abs(x)/x**4)
+    >>> _real_power(x**3, sp.Rational(1, 3))
+    (x**3)**(1/3)
+    """
+    reps = {f: sp.Dummy("real", real=True)
+            for f in u.atoms(sp.Derivative, sp.core.function.AppliedUndef)}
+    target = sp.Pow(u.xreplace(reps), r)
+    if reps:
+        target = target.xreplace({d: f for f, d in reps.items()})
+    if not r.is_Integer and (target.has(sp.I) or target.is_extended_real is False):
+        raise InputError(f"the update takes the power {r} of {u}, which is negative for "
+                         "every θ: the update is not real there (refused rather than continued "
+                         "into complex numbers)")
+    return target
 
 
 def _counts(combo: Sequence[Any]) -> list[int]:

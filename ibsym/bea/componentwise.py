@@ -33,6 +33,7 @@ rho/(rho - 1)
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,7 +127,7 @@ class IndexTerm:
     indices: tuple[str, ...]
 
     def text(self) -> str:
-        body = greek(sp.sstr(self.expr))
+        body = greek(_abs_bars(sp.sstr(self.expr)))
         s = f"Σ_{''.join(self.indices)} " if self.indices else ""
         c = coefficient_text(self.coefficient)
         if c in ("1", "-1"):
@@ -138,6 +139,31 @@ class IndexTerm:
         c = coefficient_latex(self.coefficient)
         return (r"\left(" + c + r"\right)" if c.startswith("-") else c) + r"\," + s \
             + sp.latex(self.expr)
+
+
+def _abs_bars(text: str) -> str:
+    """``Abs(g_j)`` → ``|g_j|`` in plain text (arguments that are single names)."""
+    return re.sub(r"Abs\(([A-Za-z][A-Za-z0-9_]*)\)", r"|\1|", text)
+
+
+def _fold_abs(e: sp.Expr) -> sp.Expr:
+    """Use |s|² = s² in a monomial: s^n·|s|^m → s^(n+m−k)·|s|^k with k ∈ {0, ±1}, so that
+    equal summands written differently by the ring (|g_j| and g_j²/|g_j|) coincide."""
+    if not e.has(sp.Abs):
+        return e
+    powers = e.as_powers_dict() if e.is_Mul or e.is_Pow or isinstance(e, sp.Abs) else {e: 1}
+    out: dict[sp.Expr, sp.Expr] = {}
+    for b, x in powers.items():
+        out[b] = out.get(b, 0) + x
+    for b in [b for b in out if isinstance(b, sp.Abs) and out[b].is_Integer]:
+        s_, m = b.args[0], int(out[b])
+        total = int(out.get(s_, 0)) + m if (out.get(s_, 0) == 0 or out[s_].is_Integer) else None
+        if total is None:
+            continue
+        k = 0 if m % 2 == 0 else (1 if total > 0 else -1)
+        out[b] = k
+        out[s_] = total - k
+    return sp.Mul(*[b ** x for b, x in out.items()])
 
 
 def _index_symbols(exprs: list[sp.Expr], d: int, params: tuple, names: dict[int, str]
@@ -197,9 +223,11 @@ def _recover(p: Any, relabel: _Relabel, d: int) -> list[IndexTerm]:
         for g, e in enumerate(m):
             if not e:
                 continue
-            ex = relabel.exprs[g].xreplace(table)
+            # a coordinate θ_g itself (weight decay) is θ_j, θ_i, …; atoms are ∂-symbols
+            ex = (sp.Symbol(f"θ_{names[g]}", real=True) if g < d
+                  else relabel.exprs[g].xreplace(table))
             mono_expr *= ex ** e
-        mono_expr = _name_roots(mono_expr)
+        mono_expr = _fold_abs(_name_roots(mono_expr))
         terms.append(IndexTerm(sp.factor(R.domain.to_sympy(lam)), mono_expr,
                                tuple(names[lab] for lab in free)))
     # equal summands (the ring does not apply N·N⁻¹ = 1 and the like): merge
@@ -288,6 +316,9 @@ def _sign_condition(expr: sp.Expr, positive: bool) -> str:
 
 
 def _verdict(c: sp.Expr, what: str) -> str:
+    if sp.cancel(sp.sympify(c)) == 0:        # β = ρ (signSGD-like): no h-term at all
+        return (f"{what} is neither penalized nor hindered at this order "
+                "(its coefficient is exactly 0)")
     pos, neg = _sign_condition(c, True), _sign_condition(c, False)
     if pos == "always":
         return f"{what} is always penalized (implicit regularization)"

@@ -13,7 +13,12 @@ appears.
 Rational powers ``u^(p/q)`` are written as powers of two atoms ``r = u^(1/q)``
 and ``r̄ = u^(-1/q)`` (``∂r = (1/q) u' r r̄^q``, ``∂r̄ = -(1/q) u' r̄^(q+1)``), which
 closes the derivative chain; irrational constants (π, √2) are atoms with zero
-derivative.  Relations between atoms (``sin² + cos² = 1``, ``r·r̄ = 1``) are not
+derivative.  Absolute values ``|u|`` of smooth ``u`` -- which SymPy's own, branch-correct
+evaluation produces for roots such as ``√(x²) = |x|`` and ``(x⁴)^(1/4) = |x|`` -- are atoms
+with ``∂|u| = u u' · (1/|u|)`` (the derivative ``sign(u) u'``, exact away from ``u = 0``);
+they are accepted only in rings built with ``allow_abs=True`` (the coordinate-wise powers
+of :class:`~ibsym.bea.algebras.ConcreteAlgebra`), never from a loss, which must be smooth.
+Relations between atoms (``sin² + cos² = 1``, ``r·r̄ = 1``, ``|x|² = x²``) are not
 applied inside the ring: a nonzero ring element can vanish as a function, so
 zero tests that matter use :meth:`DiffRing.is_zero_function`.
 
@@ -83,7 +88,7 @@ class DiffRing:
     @classmethod
     def from_expressions(cls, exprs: Sequence[sp.Expr], params: Sequence[sp.Symbol], *,
                          constants: Sequence[sp.Symbol] = (), max_atoms: int = 200,
-                         jet_order: int | None = None) -> "DiffRing":
+                         jet_order: int | None = None, allow_abs: bool = False) -> "DiffRing":
         """Smallest ring containing ``exprs`` and closed under ∂/∂params.
 
         Parameters
@@ -101,6 +106,10 @@ class DiffRing:
             component-wise algebra): partial derivatives ∂^α L are atoms up to
             |α| = ``jet_order``; the derivatives of the highest ones are truncated
             (set to 0), so results are exact up to that differential order.
+        allow_abs : bool
+            Accept absolute values ``|u|`` of smooth ``u`` as atoms (derivative
+            ``u u'/|u|``, valid where ``u ≠ 0``).  Off by default: a loss with ``abs`` is
+            refused; the coordinate-wise roots of the concrete algebra turn it on.
         """
         params = tuple(params)
         atoms: list[sp.Expr] = []
@@ -108,7 +117,7 @@ class DiffRing:
         queue: list[sp.Expr] = []
 
         def register(e: sp.Expr) -> None:
-            for a in _atoms_of(e, params, constants):
+            for a in _atoms_of(e, params, constants, allow_abs=allow_abs):
                 if a not in derivs and a not in queue:
                     queue.append(a)
 
@@ -133,14 +142,17 @@ class DiffRing:
                 register(e)
         ring = cls(params, atoms, derivs, constants, sources=[sp.sympify(e) for e in exprs])
         ring.jet_order = jet_order
+        ring.allow_abs = allow_abs
         return ring
 
     jet_order: int | None = None
+    allow_abs: bool = False
 
     def extended(self, exprs: Sequence[sp.Expr]) -> "DiffRing":
         """A new ring that also contains ``exprs`` (its atoms and their derivatives)."""
         return DiffRing.from_expressions(list(self.sources) + list(exprs), self.params,
-                                         constants=self.constants, jet_order=self.jet_order)
+                                         constants=self.constants, jet_order=self.jet_order,
+                                         allow_abs=self.allow_abs)
 
     def has_atom(self, a: sp.Expr) -> bool:
         """Whether ``a`` is one of this ring's atoms."""
@@ -283,9 +295,10 @@ def _root(base: sp.Expr, q: int) -> sp.Expr:
     return sp.Pow(base, sp.Rational(1, q), evaluate=False)
 
 
-def _atoms_of(e: sp.Expr, params: tuple, constants: Sequence[sp.Symbol]) -> list[sp.Expr]:
+def _atoms_of(e: sp.Expr, params: tuple, constants: Sequence[sp.Symbol], *,
+              allow_abs: bool = False) -> list[sp.Expr]:
     """Atoms needed to write ``e`` as a polynomial (non-recursive into atoms' args
-    except through their own derivatives)."""
+    except through their own derivatives); ``|u|`` is an atom only with ``allow_abs``."""
     out: list[sp.Expr] = []
     stack = [e]
     while stack:
@@ -295,6 +308,9 @@ def _atoms_of(e: sp.Expr, params: tuple, constants: Sequence[sp.Symbol]) -> list
                 raise KeyError(f"unknown symbol {x}")
             continue
         if constants and _is_coefficient(x, constants):
+            continue
+        if allow_abs and isinstance(x, sp.Abs):
+            out.append(x)
             continue
         if isinstance(x, _NON_SMOOTH):
             raise NotDifferentiableError(
@@ -322,15 +338,36 @@ def _atoms_of(e: sp.Expr, params: tuple, constants: Sequence[sp.Symbol]) -> list
     return out
 
 
+def _diff(e: sp.Expr, p: sp.Symbol) -> sp.Expr:
+    """∂e/∂p, with ∂|u| = u u'/|u| (SymPy would write sign(u), or re/im parts when it
+    cannot tell that u is real -- the jet atoms ∂_iL of a generic loss)."""
+    abses = [a for a in e.atoms(sp.Abs) if p in a.free_symbols]
+    if not abses:
+        return sp.diff(e, p)
+    table = {a: sp.Dummy("absval") for a in abses}
+    f = e.xreplace(table)
+    out = sp.diff(f, p)
+    for a, s in table.items():
+        df = sp.diff(f, s)
+        if df != 0:
+            w = a.args[0]
+            out += df * w * _diff(w, p) * _inv(a)
+    return out.xreplace({s: a for a, s in table.items()})
+
+
 def _atom_derivative(a: sp.Expr, p: sp.Symbol) -> sp.Expr:
     """∂a/∂p written so that only atoms of the closure appear."""
+    if isinstance(a, sp.Abs):   # |u|: sign(u) u' = u u' (1/|u|), valid where u ≠ 0
+        u = a.args[0]
+        du = _diff(u, p)
+        return sp.Mul(u, du, _inv(a), evaluate=False) if du != 0 else sp.Integer(0)
     if a.is_Pow and a.exp == -1:  # 1/u
         u = a.base
-        du = sp.diff(u, p)
+        du = _diff(u, p)
         return sp.Mul(-1, du, sp.Pow(_inv(u), 2, evaluate=False), evaluate=False) if du != 0 else sp.Integer(0)
     if a.is_Pow and a.exp.is_Rational and not a.exp.is_Integer:  # u^(±1/q)
         u, r = a.base, a.exp
-        du = sp.diff(u, p)
+        du = _diff(u, p)
         if du == 0:
             return sp.Integer(0)
         q = int(1 / r) if r > 0 else int(-1 / r)
@@ -341,4 +378,4 @@ def _atom_derivative(a: sp.Expr, p: sp.Symbol) -> sp.Expr:
         return sp.Mul(sp.Rational(-1, q), du, sp.Pow(a, q + 1, evaluate=False), evaluate=False)
     if a.free_symbols.isdisjoint({p}) or not a.free_symbols:
         return sp.Integer(0)
-    return sp.diff(a, p)
+    return _diff(a, p)

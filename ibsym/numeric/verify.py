@@ -216,6 +216,20 @@ def _theta0_vector(eq: Any, theta0: Mapping[str, Any] | Sequence[float]) -> np.n
     return v
 
 
+def _check_real_at(eq: Any, terms: Any, th0: np.ndarray) -> None:
+    """Refuse a start where a derived F_j is not a finite real number (a root of a negative
+    quantity, |u| or 1/u with u(θ_0) = 0): the expansion does not hold there."""
+    with np.errstate(all="ignore"):
+        vals = terms(th0[:, None])[:, :, 0]
+    bad = [j for j in range(vals.shape[0]) if not np.all(np.isfinite(vals[j]))]
+    if bad:
+        at = ", ".join(f"{p}={v:g}" for p, v in zip(eq.params, th0))
+        raise InputError(f"the derived F_{bad[0]} is not a finite real number at θ0 = ({at}): "
+                         "the update takes a root of a negative quantity there, or is not "
+                         "smooth there (e.g. |u| or 1/u with u(θ0) = 0); the expansion in h "
+                         "holds only where the update is real and smooth -- start elsewhere")
+
+
 def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
            steps: Sequence[float] = (0.04, 0.02, 0.01, 0.005), orders: Sequence[int] | None = None,
            *, progress: bool = False, window: float = 0.5, shift: bool = True) -> VerifyReport:
@@ -273,6 +287,7 @@ def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
     d = eq.loss.dim
     grad = compile_gradient(eq.loss)
     terms = compile_terms(eq)
+    _check_real_at(eq, terms, th0)
     # where the modified flow starts: θ_0 + Σ_j h^j s_j (s_j from the transient; 0 for GD)
     shift_coeffs = initial_shift(eq, th0) if shift else np.zeros((eq.order + 1, d))
     warnings = regime_warnings(eq, th0, steps, terms)
