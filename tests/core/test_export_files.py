@@ -67,3 +67,34 @@ def test_write_is_atomic_and_keeps_the_old_file_on_failure(tmp_path):
         export.write_json(Broken(), tmp_path / "gd.json")
     assert (tmp_path / "gd.json").read_text() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gd.json", "gd.py", "gd.tex"]
+
+
+def test_every_output_goes_through_core_files():
+    """No direct ``savefig``/``write_text``/``write_bytes``/``open(..., "w")`` in the package or
+    the derivation scripts: files are written by ibsym.core.files (temporary name + rename)."""
+    import ast
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    allowed = {("ibsym/core/files.py", None),                 # the atomic writers themselves
+               ("ibsym/plots/__init__.py", "savefig"),         # save_figure -> atomic_save
+               ("ibsym/core/export.py", "write_text"),         # source text in pdflatex's private folder
+               ("ibsym/reproduce.py", "open")}                 # the empty lock file OUT/.ibsym.lock
+    found = []
+    for path in sorted([*root.glob("ibsym/**/*.py"), *root.glob("derivations/*.py")]):
+        rel = path.relative_to(root).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            f = node.func
+            name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", None)
+            if name in ("savefig", "write_text", "write_bytes"):
+                pass
+            elif name == "open" and len(node.args) > 1 and isinstance(node.args[1], ast.Constant) \
+                    and any(c in str(node.args[1].value) for c in "wax"):
+                pass
+            else:
+                continue
+            if (rel, None) in allowed or (rel, name) in allowed:
+                continue
+            found.append(f"{rel}:{node.lineno} {name}")
+    assert found == [], found
