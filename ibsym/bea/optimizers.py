@@ -44,6 +44,7 @@ from typing import Any
 import sympy as sp
 
 from ibsym.core.errors import InputError
+from ibsym.core.parsing import parse_number
 from ibsym.core.values import as_number, to_sympy
 
 __all__ = ["Optimizer", "GD", "HEAVY_BALL", "HEAVY_BALL_EMA", "NESTEROV", "NESTEROV_TORCH",
@@ -71,6 +72,49 @@ def _check_name(name: Any) -> None:
     if bad is not None:
         raise InputError(f"optimizer name contains {bad!r} (character {name.index(bad) + 1}); "
                          "use letters, digits, space and - _ . + [ ] ,")
+
+
+_DOMAIN_WORDS = {"positive": "(0,inf)", "nonnegative": "[0,inf)", "real": "(-inf,inf)"}
+_INTERVAL_RE = re.compile(r"^\s*([\[(])\s*([^,]+?)\s*,\s*([^,]+?)\s*([\])])\s*$")
+
+
+def _domain(spec: str) -> tuple[bool, sp.Expr, sp.Expr, bool]:
+    """``"[0,1)"`` → (closed_low, 0, 1, closed_high); words as in :data:`_DOMAIN_WORDS`."""
+    text = _DOMAIN_WORDS.get(str(spec).strip(), str(spec))
+    m = _INTERVAL_RE.match(text)
+    if not m:
+        raise InputError(f"hyper-parameter domain {spec!r} is not one of positive, nonnegative, "
+                         "real or an interval such as '[0,1)'")
+
+    def bound(t: str) -> sp.Expr:
+        if t.lstrip("+-") in ("inf", "oo"):
+            return -sp.oo if t.startswith("-") else sp.oo
+        return parse_number(t)
+
+    return m.group(1) == "[", bound(m.group(2)), bound(m.group(3)), m.group(4) == "]"
+
+
+def _check_domain(name: str, key: str, value: Any, spec: str) -> None:
+    """Refuse a numeric hyper-parameter value outside its declared domain."""
+    if not isinstance(value, sp.Basic) or not value.is_number:
+        return                            # symbolic values stay symbolic
+    closed_lo, lo, hi, closed_hi = _domain(spec)
+    low_ok = bool(value >= lo) if closed_lo else bool(value > lo)
+    high_ok = bool(value <= hi) if closed_hi else bool(value < hi)
+    if not (low_ok and high_ok):
+        word = spec.strip()
+        where = word if word in _DOMAIN_WORDS else "in " + word.replace("inf", "∞")
+        raise InputError(f"hyper-parameter {key}={value} of '{name}' must be {where}; "
+                         f"e.g. --hyper {key}={_example(closed_lo, lo, hi)}")
+
+
+def _example(closed_lo: bool, lo: sp.Expr, hi: sp.Expr) -> str:
+    """A value inside a domain, for the message."""
+    if lo == -sp.oo:
+        return "0" if hi > 0 else str(hi - 1)
+    if hi == sp.oo:
+        return str(lo + 1) if lo != 0 else "0.1"
+    return str((lo + hi) / 2) if (lo, hi) != (0, 1) else "0.5"
 
 
 def hyper_symbol(name: str) -> sp.Symbol:
@@ -106,6 +150,11 @@ class Optimizer:
         ``"batches"`` for an epoch of m mini-batch steps (m = ``grad.batches``).
     regime : str
         Where the expansion in h is valid (shown by ``verify`` warnings and docs).
+    hyper_domains : mapping or tuple of pairs
+        Where each hyper-parameter may lie: ``"positive"``, ``"nonnegative"``,
+        ``"real"`` or an interval such as ``"[0,1)"``, ``"(0,inf)"``
+        (``{"beta": "[0,1)", "eps": "positive"}``).  :meth:`with_hyper` refuses a
+        numeric value outside it -- the one place this is checked.
     """
 
     name: str
@@ -118,9 +167,18 @@ class Optimizer:
     values: tuple[tuple[str, Any], ...] = ()
     steps_per_update: int | str = 1
     regime: str = ""
+    hyper_domains: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         _check_name(self.name)
+        domains = self.hyper_domains
+        pairs = tuple(sorted((domains.items() if isinstance(domains, dict) else domains)))
+        for k, spec in pairs:
+            if k not in self.hyper:
+                raise InputError(f"optimizer '{self.name}': a domain is declared for '{k}', "
+                                 f"which is not one of its hyper-parameters ({', '.join(self.hyper)})")
+            _domain(spec)
+        object.__setattr__(self, "hyper_domains", pairs)
         for what, names in (("hyper-parameter", self.hyper), ("state field", self.state_names)):
             for n in names:
                 if not isinstance(n, str) or not _IDENT_RE.match(n) or keyword.iskeyword(n):
@@ -161,6 +219,10 @@ class Optimizer:
         merged = dict(self.values)
         merged.update({k: as_number(v, what=f"hyper-parameter {k}", rational=True)
                        for k, v in values.items()})
+        domains = dict(self.hyper_domains)
+        for k in values:
+            if k in domains:
+                _check_domain(self.name, k, merged[k], domains[k])
         return replace(self, values=tuple(sorted(merged.items())))
 
     def tau(self, batches: int = 0) -> int:
@@ -245,6 +307,7 @@ def _hb_update(theta, state, grad, h, hp):
 
 HEAVY_BALL = Optimizer(
     "heavy-ball", _hb_update, hyper=("beta",), state_names=("v",),
+    hyper_domains={"beta": "[0,1)"},
     init=lambda theta, grad, hp: {"v": zeros_like(theta)},
     rule="θ_{n+1} = θ_n − h∇L(θ_n) + β(θ_n − θ_{n−1}),  θ_{−1} = θ_0  "
          "(Polyak; PyTorch SGD momentum=β, dampening=0)",
@@ -262,6 +325,7 @@ def _hb_ema_update(theta, state, grad, h, hp):
 
 HEAVY_BALL_EMA = Optimizer(
     "heavy-ball-ema", _hb_ema_update, hyper=("beta",), state_names=("m",),
+    hyper_domains={"beta": "[0,1)"},
     init=lambda theta, grad, hp: {"m": zeros_like(theta)},
     rule="m_{n+1} = βm_n + (1−β)∇L(θ_n),  θ_{n+1} = θ_n − h m_{n+1},  m_0 = 0  "
          "(exponential moving average, 'dampened' momentum)",
@@ -280,6 +344,7 @@ def _nesterov_update(theta, state, grad, h, hp):
 
 NESTEROV = Optimizer(
     "nesterov", _nesterov_update, hyper=("beta",), state_names=("v",),
+    hyper_domains={"beta": "[0,1)"},
     init=lambda theta, grad, hp: {"v": zeros_like(theta)},
     rule="θ_{n+1} = θ_n + β(θ_n − θ_{n−1}) − h∇L(θ_n + β(θ_n − θ_{n−1})),  θ_{−1} = θ_0  "
          "(classical form, gradient at the look-ahead point)",
@@ -298,6 +363,7 @@ def _nesterov_torch_update(theta, state, grad, h, hp):
 
 NESTEROV_TORCH = Optimizer(
     "nesterov-pytorch", _nesterov_torch_update, hyper=("beta",), state_names=("buf",),
+    hyper_domains={"beta": "[0,1)"},
     init=lambda theta, grad, hp: {"buf": zeros_like(theta)},
     rule="b_{n+1} = βb_n + ∇L(θ_n),  θ_{n+1} = θ_n − h(∇L(θ_n) + βb_{n+1}),  b_0 = 0  "
          "(PyTorch SGD nesterov=True, dampening=0)",
@@ -369,6 +435,8 @@ def _adaptive(name: str, *, first_moment: bool, eps_outside: bool,
     return Optimizer(
         full, update, hyper=(("beta",) if first_moment else ()) + ("rho", "eps"),
         state_names=fields, init=init,
+        hyper_domains={"rho": "[0,1)", "eps": "positive",
+                       **({"beta": "[0,1)"} if first_moment else {})},
         rule=(f"{moments} (g_n = ∇L(θ_n), coordinate-wise),  {bc},  θ_{{n+1}} = θ_n − h·{eps_txt}; "
               f"{'m_0 = ' if first_moment else ''}ν_0 = 0"),
         rule_latex=rf"{moments_tex},\ {bc_tex},\ \theta_{{n+1}} = \theta_n - h\,{eps_tex}",
@@ -415,7 +483,7 @@ RMSPROP = _adaptive("rmsprop", first_moment=False, eps_outside=False, bias_corre
 
 MINIBATCH_ADAM = Optimizer(
     "minibatch-adam", _minibatch_adam_update, hyper=ADAM.hyper, state_names=ADAM.state_names,
-    init=ADAM.init, steps_per_update="batches",
+    init=ADAM.init, steps_per_update="batches", hyper_domains=ADAM.hyper_domains,
     rule="epochs of bias-corrected Adam (ε inside the root) over the mini-batches in the "
          "cyclic order k = n mod m, g_n = ∇L̂_k(θ_n) (Cattaneo et al. 2024, Thm 3.1); the "
          "derivation follows the iterate at epoch boundaries",
