@@ -321,6 +321,10 @@ class GenericAlgebra(Algebra):
         return a + b
 
     def scale(self, c: Any, a: Combination) -> Combination:
+        if isinstance(c, sp.Basic) and c.has(sp.I):
+            raise InputError(f"the update has the complex coefficient {c}: a fractional power "
+                             "of a negative constant is not real -- check the hyper-parameter "
+                             "values and the roots in the update rule")
         return a.scale(c)
 
     def is_zero(self, a: Combination) -> bool:

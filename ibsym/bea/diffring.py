@@ -39,11 +39,14 @@ import sympy as sp
 from sympy.polys.domains import QQ
 from sympy.polys.rings import PolyElement, PolyRing
 
-from ibsym.core.errors import BudgetExceeded, NotDifferentiableError
+from ibsym.core.errors import BudgetExceeded, InputError, NotDifferentiableError
 
 __all__ = ["DiffRing"]
 
 _NON_SMOOTH = (sp.Abs, sp.sign, sp.Max, sp.Min, sp.Heaviside, sp.floor, sp.ceiling)
+_NOT_REAL = ("a complex number (the imaginary unit) appeared: the update takes a fractional "
+             "power of a negative constant, which is not real -- check the hyper-parameter "
+             "values and the roots in the update rule")
 
 
 class DiffRing:
@@ -171,6 +174,8 @@ class DiffRing:
         R = self.ring
         if e.is_Rational:
             return R(QQ(int(e.p), int(e.q)))
+        if e is sp.I:
+            raise InputError(_NOT_REAL)
         if e.is_Symbol:
             if e in self.params:
                 return self.param_gens[self.params.index(e)]
@@ -303,6 +308,8 @@ def _atoms_of(e: sp.Expr, params: tuple, constants: Sequence[sp.Symbol], *,
     stack = [e]
     while stack:
         x = stack.pop()
+        if x is sp.I:
+            raise InputError(_NOT_REAL)
         if x.is_Rational or x.is_Symbol:
             if x.is_Symbol and x not in params and x not in constants:
                 raise KeyError(f"unknown symbol {x}")

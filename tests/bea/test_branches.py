@@ -262,3 +262,15 @@ def test_componentwise_never_prints_internal_names():
     theta_j = sp.Symbol("θ_j", real=True)
     assert any(t.expr == theta_j and t.coefficient == -lam and not t.indices
                for t in ce.terms[0]), [t.text() for t in ce.terms[0]]
+
+
+@pytest.mark.parametrize("loss", [ib.Loss.parse("x**2/2", "x"), None], ids=["concrete", "generic"])
+def test_a_root_of_a_negative_constant_is_refused_not_made_complex(loss):
+    rule = parse_update_rule("hyper = c\ntheta = theta - h*(c - 1)^(1/2)*grad(theta)")
+    with pytest.raises(InputError, match="not real"):
+        ib.modified_equation(rule, loss, order=1, hyper={"c": 0.5})
+    eq = ib.modified_equation(rule, loss, order=1, hyper={"c": 2})      # real: GD with step h
+    if loss is None:
+        assert str(eq).startswith("dθ/dt = -∇L + h·(-1/2 ∇²L∇L)"), str(eq)
+    else:
+        assert eq.terms[0][0] == -X and eq.terms[1][0] == -X / 2
