@@ -44,7 +44,8 @@ from typing import Any
 import sympy as sp
 
 from ibsym.core.errors import InputError, ParseError
-from ibsym.bea.optimizers import Optimizer
+from ibsym.bea.optimizers import NAME_ALPHABET, Optimizer
+from ibsym.core.export import escape_text
 from ibsym.core.parsing import _NAME_RE, FUNCTIONS, parse_expression, parse_names
 
 __all__ = ["parse_update_rule", "load_update_rule", "GRAD"]
@@ -117,14 +118,21 @@ def parse_update_rule(text: str, *, default_name: str = "custom") -> Optimizer:
         where = f"line {lineno}"
         m = re.match(r"^(state\s+)?([A-Za-z][A-Za-z0-9_]*)\s*=\s*(.+)$", line)
         if not m:
-            raise ParseError(f"{where}: expected 'NAME = EXPR' or 'state NAME = EXPR', "
-                             f"got \"{line}\"", token=line[:20])
+            # the line itself is not echoed: the file may not be a rule file at all
+            raise ParseError(f"{where}: expected 'NAME = EXPR' or 'state NAME = EXPR'")
         is_state, key, rhs = bool(m.group(1)), m.group(2), m.group(3).strip()
         if key in _META and not is_state:
             if steps or states:
                 raise ParseError(f"{where}: metadata '{key}' must come before the statements",
                                  token=key)
             meta[key] = rhs.strip().strip('"').strip("'")
+            if key == "name":
+                bad = next((c for c in meta[key] if c not in NAME_ALPHABET), None)
+                if bad is not None or not meta[key] or len(meta[key]) > 80:
+                    raise ParseError(f"{where}: an optimizer name is at most 80 letters, digits, "
+                                     "spaces and - _ . + [ ] ,"
+                                     + (f"; found {bad!r}" if bad is not None else ""),
+                                     token=bad or "")
             if key == "hyper":
                 hyper = parse_names(meta[key]) if meta[key] else ()
                 for hname in hyper:
@@ -143,7 +151,11 @@ def parse_update_rule(text: str, *, default_name: str = "custom") -> Optimizer:
         try:
             expr = parse_expression(rhs, names, functions=fns)
         except ParseError as exc:
-            raise ParseError(f"{where}: {exc}", token=exc.token, column=exc.column) from None
+            # name the offending token and column, not the rest of the line
+            msg = str(exc).replace(f' of "{rhs}"', "")
+            if rhs in msg and rhs != exc.token:
+                msg = msg.replace(rhs, "…")
+            raise ParseError(f"{where}: {msg}", token=exc.token, column=exc.column) from None
         fn = _compile(sp.sympify(expr), where)
         if is_state:
             if steps:
@@ -185,16 +197,35 @@ def parse_update_rule(text: str, *, default_name: str = "custom") -> Optimizer:
                      and line.split("=", 1)[0].strip() not in _META)
     return Optimizer(meta.get("name", default_name), update, hyper=hyper, state_names=state_names,
                      init=init if states else None, rule=meta.get("rule", body),
-                     rule_latex=r"\text{" + meta.get("name", default_name).replace("_", r"\_")
+                     rule_latex=r"\text{" + escape_text(meta.get("name", default_name))
                      + r" (user-defined rule)}",
                      regime=meta.get("regime", ""))
 
 
-def load_update_rule(path: str | Path) -> Optimizer:
-    """Read and parse a rule file (``.opt``)."""
+def load_update_rule(path: str | Path, *, any_extension: bool = False) -> Optimizer:
+    """Read and parse a rule file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file; it must be named ``*.opt`` unless ``any_extension`` is true (the
+        CLI's ``--rule-file``), so that no other file is read as a rule by accident.
+    any_extension : bool, default False
+
+    Errors name the line, the offending token and its column -- never the content of
+    the line.
+    """
     p = Path(path)
+    if p.suffix != ".opt" and not any_extension:
+        raise InputError(f"a rule file must be named NAME.opt, got {p.name}; "
+                         "pass --rule-file to read a file with another name as a rule")
     if not p.is_file():
         raise InputError(f"no optimizer rule file at {p}")
     if p.stat().st_size > 100_000:
         raise InputError(f"rule file {p} is larger than 100 kB")
-    return parse_update_rule(p.read_text(encoding="utf-8"), default_name=p.stem)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"rule file {p} is not UTF-8 text") from None
+    stem = p.stem if all(c in NAME_ALPHABET for c in p.stem) and p.stem else "custom"
+    return parse_update_rule(text, default_name=stem)

@@ -45,6 +45,8 @@ def add_problem_arguments(p: argparse.ArgumentParser, *, loss_required: bool) ->
     p.add_argument("--params", metavar="NAMES", help='parameter names, e.g. "a b"')
     p.add_argument("--hyper", action="append", default=[], metavar="NAME=VALUE",
                    help="hyper-parameter value (repeatable); unset ones stay symbolic")
+    p.add_argument("--rule-file", action="store_true",
+                   help="read OPTIMIZER as a rule file even if it is not named NAME.opt")
     p.add_argument("--order", type=int, default=2, metavar="K",
                    help="highest power of h in the modified field (default 2)")
 
@@ -73,12 +75,17 @@ def optimizer_from_args(args: argparse.Namespace) -> Any:
     for item in args.hyper:
         values.update(parse_assignments(item, what="hyper-parameter"))
     name = args.optimizer
-    if name.endswith(".opt") or Path(name).is_file():
+    rule_file = getattr(args, "rule_file", False)
+    if name.endswith(".opt") or rule_file:
         from ibsym.bea.update_rules import load_update_rule
         if args.eps_outside or args.no_bias_correction:
             raise InputError("--eps-outside / --no-bias-correction apply to adam and rmsprop")
-        opt = load_update_rule(name)
+        opt = load_update_rule(name, any_extension=rule_file)
         return opt.with_hyper(**values) if values else opt
+    if name.strip().lower() not in OPTIMIZERS and Path(name).is_file():
+        # only NAME.opt (or --rule-file) is read: any other file is never opened
+        raise InputError(f"unknown optimizer '{name}'; rule files are named NAME.opt "
+                         "(or pass --rule-file to read this file as a rule)")
     options: dict[str, Any] = {}
     if args.eps_outside:
         options["eps_outside"] = True
