@@ -225,9 +225,10 @@ def _check_real_at(eq: Any, terms: Any, th0: np.ndarray) -> None:
     if bad:
         at = ", ".join(f"{p}={v:g}" for p, v in zip(eq.params, th0))
         raise InputError(f"the derived F_{bad[0]} is not a finite real number at θ0 = ({at}): "
-                         "the update takes a root of a negative quantity there, or is not "
-                         "smooth there (e.g. |u| or 1/u with u(θ0) = 0); the expansion in h "
-                         "holds only where the update is real and smooth -- start elsewhere")
+                         "the loss or the update takes a root of a negative quantity there, "
+                         "or is not smooth there (e.g. |u| or 1/u with u(θ0) = 0); the "
+                         "expansion in h holds only where both are real and smooth -- start "
+                         "elsewhere")
 
 
 def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
