@@ -48,7 +48,7 @@ def _needs_positive(expr: sp.Expr) -> bool:
         if isinstance(node, sp.log) and node.args[0].has(W):
             return True
         if isinstance(node, sp.Pow) and node.base.has(W) and not node.exp.is_integer \
-                and not isinstance(node.base, sp.Abs):
+                and not isinstance(node.base, sp.Abs) and not node.base.is_positive:
             return True
     return False
 
@@ -90,7 +90,8 @@ class Potential:
         z = sp.Symbol("z", real=True)
         inv = None
         try:
-            sols = [s for s in sp.solve(sp.Eq(g, z), var) if not s.has(sp.I)]
+            sols = [s for s in sp.solve(sp.Eq(g, z), var, check=False, simplify=False)
+                    if not s.has(sp.I)]
         except (NotImplementedError, ValueError):
             sols = []
         if len(sols) == 1 and not sols[0].has(sp.Piecewise):
@@ -182,33 +183,7 @@ class Potential:
         return self._newton_inverse(z, start)
 
     def _newton_inverse(self, z: np.ndarray, start: np.ndarray | None) -> np.ndarray:
-        # ψ' is strictly increasing: bracket, then Newton steps kept inside the bracket
-        lo = np.full(z.shape, 1e-300 if self.positive else -1.0)
-        hi = np.ones(z.shape)
-        for _ in range(200):
-            bad = self.grad(hi) < z
-            if not bad.any():
-                break
-            hi = np.where(bad, hi * 2.0, hi)
-        if not self.positive:
-            for _ in range(200):
-                bad = self.grad(lo) > z
-                if not bad.any():
-                    break
-                lo = np.where(bad, lo * 2.0, lo)
-        w = np.clip(start if start is not None else 0.5 * (lo + hi), lo, hi)
-        for _ in range(200):
-            r = self.grad(w) - z
-            lo = np.where(r < 0, w, lo)
-            hi = np.where(r > 0, w, hi)
-            with np.errstate(all="ignore"):
-                step = w - r / self.hess(w)
-            inside = (step > lo) & (step < hi)
-            w_new = np.where(inside, step, 0.5 * (lo + hi))
-            if np.all(np.abs(w_new - w) <= 1e-15 * (1 + np.abs(w))):
-                return w_new
-            w = w_new
-        return w
+        return increasing_inverse(self.grad, self.hess, z, positive=self.positive, start=start)
 
     def bregman(self, w: np.ndarray, w0: np.ndarray) -> float:
         """D_ψ(w, w0) = ψ(w) − ψ(w0) − ⟨∇ψ(w0), w − w0⟩."""
@@ -226,6 +201,42 @@ class Potential:
 
 
 EUCLIDEAN = Potential(W ** 2 / 2, name="½‖w‖²")
+
+
+def increasing_inverse(f, df, z: np.ndarray, *, positive: bool = False,
+                       start: np.ndarray | None = None) -> np.ndarray:
+    """Solve f(x) = z coordinate-wise for a strictly increasing f (on x > 0 if ``positive``).
+
+    Brackets by doubling, then takes Newton steps that stay inside the bracket (bisection
+    otherwise) -- converges for every strictly increasing f.
+    """
+    z = np.asarray(z, dtype=float)
+    lo = np.full(z.shape, 1e-300 if positive else -1.0)
+    hi = np.ones(z.shape)
+    with np.errstate(all="ignore"):
+        for _ in range(2000):
+            bad = f(hi) < z
+            if not bad.any():
+                break
+            hi = np.where(bad, hi * 2.0, hi)
+        if not positive:
+            for _ in range(2000):
+                bad = f(lo) > z
+                if not bad.any():
+                    break
+                lo = np.where(bad, lo * 2.0, lo)
+        x = np.clip(start if start is not None else 0.5 * (lo + hi), lo, hi)
+        for _ in range(300):
+            r = f(x) - z
+            lo = np.where(r < 0, x, lo)
+            hi = np.where(r > 0, x, hi)
+            step = x - r / df(x)
+            inside = (step > lo) & (step < hi)
+            x_new = np.where(inside, step, 0.5 * (lo + hi))
+            if np.all(np.abs(x_new - x) <= 1e-15 * (1 + np.abs(x))):
+                return x_new
+            x = x_new
+    return x
 
 
 class MirrorStep:
@@ -282,9 +293,11 @@ def bregman_projection(potential: Potential, problem: RegressionProblem, w0: np.
         t = 1.0
         while t > 1e-12:
             lam_t = lam + t * step
-            w_t = potential.grad_inverse(z0 + X.T @ lam_t, w)
-            r_t = X @ w_t - y
-            if np.all(np.isfinite(w_t)) and np.linalg.norm(r_t) < (1 - 1e-4 * t) * np.linalg.norm(r):
+            with np.errstate(all="ignore"):          # overflowing trial steps are rejected
+                w_t = potential.grad_inverse(z0 + X.T @ lam_t, w)
+                r_t = X @ w_t - y
+                ok = np.all(np.isfinite(w_t)) and np.linalg.norm(r_t) < (1 - 1e-4 * t) * np.linalg.norm(r)
+            if ok:
                 break
             t *= 0.5
         else:
