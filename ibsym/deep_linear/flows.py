@@ -317,7 +317,9 @@ class SingularValueFlow(Result):
             from ibsym.core.parsing import parse_expression
             other = parse_expression(other, {"sigma": SIGMA, "N": N, "g": PAIRING, "s": S,
                                              "lam": LAM})
-        return sp.simplify(sp.powsimp(sp.expand_power_base(self.rhs - sp.sympify(other),
+        from ibsym.core.values import to_sympy
+        other = to_sympy(other, what="other")
+        return sp.simplify(sp.powsimp(sp.expand_power_base(self.rhs - other,
                                                              force=True), force=True)) == 0
 
     def evaluate(self, sigma: float, **values: Any) -> float:

@@ -121,7 +121,8 @@ class FlowSolution(Result):
         if isinstance(other, str):
             from ibsym.core.parsing import parse_expression
             other = parse_expression(other, {"t": T, "s": S, "sigma_0": SIGMA0, "N": N})
-        return sp.simplify(self.sigma_expr - sp.sympify(other)) == 0
+        from ibsym.core.values import to_sympy
+        return sp.simplify(self.sigma_expr - to_sympy(other, what="other")) == 0
 
     def _check(self, target: Any, sigma0: Any) -> tuple[sp.Expr, sp.Expr]:
         if self.depth is N:

@@ -133,10 +133,8 @@ def _number(v: Any, what: str) -> sp.Expr:
         return parse_number(v)
     if isinstance(v, float):
         return sp.nsimplify(v, rational=True) if v == v and abs(v) != float("inf") else sp.Float(v)
-    try:
-        e = sp.sympify(v)
-    except (sp.SympifyError, TypeError):
-        raise InputError(f"{what} must be a number, got {v!r}") from None
+    from ibsym.core.values import to_sympy     # never sympify: it runs strings in tuples
+    e = to_sympy(v, what=what)
     if not e.is_number:
         raise InputError(f"{what} must be a number, got {v!r}")
     return e

@@ -185,7 +185,21 @@ def api_probes():
         ("zeta.evaluate", lambda s: zeta.evaluate(s)),
         ("zeta.equals", lambda s: zeta.equals(s)),
         ("parse_update_rule", lambda s: parse_update_rule(s)),
+        ("deep_linear sigma_at(target=)", lambda s: _flow2().sigma_at(1, target=s, sigma0=0.01)),
+        ("deep_linear sigma_at(sigma0=)", lambda s: _flow2().sigma_at(1, target=1, sigma0=s)),
+        ("deep_linear solve_flow.equals", lambda s: _flow2().equals(s)),
+        ("deep_linear singular_value_flow.equals", lambda s: _svf().equals(s)),
     ]
+
+
+def _flow2():
+    from ibsym.deep_linear.solutions import solve_flow
+    return solve_flow(2)
+
+
+def _svf():
+    from ibsym.deep_linear.flows import singular_value_flow
+    return singular_value_flow()
 
 
 def test_public_api_refuses_the_corpus(arena):
@@ -223,6 +237,9 @@ def test_sympify_would_have_executed_these(arena):
     lambda s: densities.normal(s, 1),
     lambda s: _eq()[1].evaluate(s),
     lambda s: get_optimizer("heavy-ball", beta=(s,)),     # sympify runs strings inside tuples
+    lambda s: _flow2().sigma_at(1, target=(s,), sigma0=0.01),
+    lambda s: _svf().equals((s,)),
+    lambda s: densities.uniform((s,), 1),
 ])
 def test_each_former_sympify_path_refuses_the_canary(arena, call):
     work, _ = arena
@@ -423,10 +440,8 @@ def test_export_of_symbolic_minibatch_adam_order_1(tmp_path):
     assert res["mba.py"]["field"] == pytest.approx(exp, rel=1e-9)
 
 
-@pytest.mark.parametrize("pname", ["numpy", "theta", "h", "order", "field", "terms", "F"])
+@pytest.mark.parametrize("pname", ["numpy", "theta", "order", "field", "terms", "F"])
 def test_parameter_and_hyper_names_that_clash_with_the_module(tmp_path, pname):
-    if pname == "h":
-        pytest.skip("h is the step size: refused as a parameter name by the parser")
     loss = ib.Loss.parse(f"({pname} - 1)^2/2 + {pname}^4/4", pname)
     opt = Optimizer("clash", lambda th, st, g, h, hp: (th - h * hp[pname] * g(th), st),
                     hyper=(pname,))
