@@ -5,14 +5,17 @@ One subcommand per module of this package (``derive``, ``verify``,
 parser and sets ``handler=run``, and ``run(args) -> int``.  The command line
 holds no logic the Python API lacks: it parses, calls the public API, formats.
 
-Exit status: 0 success/agreement, 1 verification or oracle failure, 2 bad input,
-130 interrupted.
+Exit status: 0 success/agreement, 1 verification or oracle failure, 2 bad input
+(one line on stderr, nothing written), 130 interrupted, 141 output pipe closed
+(``ibsym ... | head``: the command stops quietly).
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import typing
 from collections.abc import Sequence
 
 from ibsym.core.errors import IbsymError, InputError, OracleMismatch
@@ -20,7 +23,7 @@ from ibsym.core.errors import IbsymError, InputError, OracleMismatch
 __all__ = ["main", "COMMANDS", "build_parser"]
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("derive", "verify", "reproduce", "zeta", "spectral", )
+COMMANDS: tuple[str, ...] = ("derive", "verify", "reproduce", "zeta", "spectral", "limit", )
 
 _EPILOG = """examples:
   ibsym derive gd --order 2                         # generic form with nabla L, nabla^2 L ...
@@ -36,10 +39,29 @@ each command's --help explains it with examples; 'ibsym derive --help' lists the
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage block) and a hint for values that start
+    with ``-`` (``--loss "-a*b"`` is read as an option; ``--loss=-a*b`` works).
+    Sub-command parsers inherit the class (``add_subparsers`` uses ``type(self)``)."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        hint = ""
+        if "expected one argument" in message:
+            hint = ('; a value that starts with "-" must be attached to its option, '
+                    "e.g. --loss=-a*b or --T=-1")
+        self.exit(2, f"{self.prog}: error: {_one_line(message)}{hint} "
+                     f"(see '{self.prog} --help')\n")
+
+
+def _one_line(message: object) -> str:
+    """An error message on one line (newlines become '; ')."""
+    return "; ".join(part.strip() for part in str(message).splitlines() if part.strip())
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level argument parser with every subcommand registered."""
     from ibsym import __version__
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ibsym",
         description="Derive, verify and export the implicit bias (modified equations, "
                     "implicit regularizers) of optimization algorithms.",
@@ -59,14 +81,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or usage error (2)
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:  # --help | head
+            return _broken_pipe()
         return int(exc.code or 0)
+    except BrokenPipeError:  # --help | head
+        return _broken_pipe()
     if not getattr(args, "command", None):
-        parser.print_help(sys.stderr)
+        print(f"ibsym: error: give a command ({', '.join(COMMANDS)}); see 'ibsym --help'",
+              file=sys.stderr)
         return 2
     try:
-        return int(args.handler(args))
+        code = int(args.handler(args))
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return _broken_pipe()
     except InputError as exc:
-        print(f"ibsym {args.command}: error: {exc}", file=sys.stderr)
+        print(f"ibsym {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except (RecursionError, MemoryError) as exc:
+        print(f"ibsym {args.command}: error: the input is too large or too deeply nested "
+              f"({type(exc).__name__}); simplify it", file=sys.stderr)
         return 2
     except OracleMismatch as exc:
         print(f"ibsym {args.command}: oracle mismatch: {exc}", file=sys.stderr)
@@ -77,6 +114,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"ibsym {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _broken_pipe() -> int:
+    """The reader of stdout went away (``| head``): stop quietly, status 141 (SIGPIPE)."""
+    try:  # further writes, including the interpreter's final flush, go nowhere
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor
+        pass
+    return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,165 @@
+"""``ibsym limit``: which interpolant an optimizer selects on an under-determined regression."""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ibsym.core.errors import InputError
+from ibsym.core.parsing import parse_assignments, parse_number
+from ibsym.core.results import jsonable
+
+EPILOG = """examples:
+  ibsym limit gd --problem random:3,8,0                       # min-norm interpolant, derived
+  ibsym limit heavy-ball --hyper beta=0.9 --problem data.json --w0 "1,-1,2" --json
+  ibsym limit adam --problem random:2,5,1 --h 0.01            # no invariant: the measured limit
+  ibsym limit mirror-descent --potential "sum(w*log(w) - w)" --problem data.json --w0 "0.5,0.2,0.8"
+  ibsym limit steepest --p 4/3 --problem data.json --h 0.01   # l_p steepest descent
+  ibsym limit gd --reparam "up^2 - um^2" --alpha 0.1 --problem data.json   # Q_alpha, Woodworth et al.
+
+--problem FILE is a JSON file {"X": [[...], ...], "y": [...]} (rows of X independent, at most
+1e6 entries), or random:n,d,seed for a seeded Gaussian instance.  The implicit problem is derived
+from the update rule (the affine invariant of its iterates); the iterates are run until
+||Xw - y|| < 1e-10 or --max-steps.  With --reparam EXPR (w = phi(u) coordinate-wise in u, or
+phi(up) - phi(um)) the potential induced on w by gradient flow on u from u = alpha is derived
+and its Bregman projection compared with the gradient-flow limit (and GD on u with --h).
+Exit status: 0, 1 (divergence / not converged), 2 bad input.
+"""
+
+_RANDOM = re.compile(r"^random:(\d+),(\d+),(\d+)$")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("limit", help="implicit problem and limit on under-determined regression",
+                       description="Derive the implicit problem an optimizer solves on "
+                                   "L(w) = ½‖Xw − y‖² (from its update rule), solve it and "
+                                   "compare it with the limit the iterates reach.",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("optimizer", metavar="OPTIMIZER",
+                   help="registered optimizer name, mirror-descent (with --potential) or "
+                        "steepest (with --p)")
+    p.add_argument("--problem", required=True, metavar="FILE|random:n,d,seed")
+    p.add_argument("--w0", metavar="V1,V2,...", help="start (default 0; 1 for w > 0 potentials)")
+    p.add_argument("--h", metavar="H", help="step size (default 1/λ_max(XᵀX))")
+    p.add_argument("--hyper", action="append", default=[], metavar="NAME=VALUE")
+    p.add_argument("--potential", metavar="EXPR", help="separable ψ: per-coordinate expression "
+                                                       "in w, optionally wrapped in sum(...)")
+    p.add_argument("--p", metavar="P", help="steepest: the ℓ_p norm (1 < p < ∞)")
+    p.add_argument("--reparam", metavar="EXPR", help="w = φ(u) (in u) or φ(up) − φ(um)")
+    p.add_argument("--alpha", metavar="A", default="1", help="--reparam: u(0) = α (default 1)")
+    p.add_argument("--max-steps", type=int, default=200_000, metavar="K")
+    p.add_argument("--json", action="store_true", help="JSON on stdout")
+    p.set_defaults(handler=run)
+
+
+def load_problem(text: str):
+    """A RegressionProblem from ``random:n,d,seed`` or a JSON file."""
+    from ibsym.limits.problems import RegressionProblem, random_problem
+    m = _RANDOM.match(text.strip())
+    if m:
+        return random_problem(*(int(g) for g in m.groups()))
+    if text.startswith("random"):
+        raise InputError(f"--problem \"{text}\": write random:n,d,seed (three integers)")
+    path = Path(text)
+    if not path.is_file():
+        raise InputError(f"--problem: no file \"{text}\" (or use random:n,d,seed)")
+    if path.stat().st_size > 50_000_000:
+        raise InputError(f"--problem: \"{text}\" is larger than 50 MB")
+    try:
+        data = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"--problem: \"{text}\" is not JSON ({exc})") from None
+    if not isinstance(data, dict) or "X" not in data or "y" not in data:
+        raise InputError(f"--problem: \"{text}\" must hold a JSON object with \"X\" and \"y\"")
+    X = data["X"]
+    if not isinstance(X, list) or sum(len(r) if isinstance(r, list) else 1 for r in X) > 1_000_000:
+        raise InputError("--problem: X must be a list of rows with at most 1e6 entries")
+    for v in [x for r in X for x in (r if isinstance(r, list) else [r])] + list(data["y"]):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise InputError(f"--problem: entries of X and y must be numbers, got {v!r}")
+    return RegressionProblem(X, data["y"], name=path.name)
+
+
+def _vector(text: str, d: int) -> list[float]:
+    parts = [s for s in text.split(",") if s.strip()]
+    vals = [float(parse_number(s.strip())) for s in parts]
+    if len(vals) != d:
+        raise InputError(f"--w0 has {len(vals)} entries; the problem has d = {d} unknowns")
+    return vals
+
+
+def _positive(text: str, what: str) -> float:
+    v = parse_number(text)
+    if not (v.is_real and v > 0):
+        raise InputError(f"{what} must be a positive number, got \"{text}\"")
+    return float(v)
+
+
+def _reparam(args, prob) -> int:
+    from ibsym.limits.reparam import Reparametrization, flow_limit, gd_limit
+    if args.potential or args.p:
+        raise InputError("--reparam derives the potential: do not give --potential or --p")
+    rep = Reparametrization.parse(args.reparam, alpha=parse_number(args.alpha))
+    w_star = rep.implicit_limit(prob)
+    w_flow, T = flow_limit(rep, prob)
+    out = {"schema": "ibsym/reparam-limit", "reparam": args.reparam, "alpha": float(rep.alpha),
+           "metric": str(rep.hess_expr), "potential": str(rep.potential.expr),
+           "argmin": w_star, "flow_limit": w_flow, "flow_time": T,
+           "distance": float(np.max(np.abs(w_star - w_flow)))}
+    if args.h is not None:
+        w_gd, k = gd_limit(rep, prob, _positive(args.h, "--h"), max_steps=args.max_steps)
+        out.update(gd_limit=w_gd, gd_steps=k, gd_distance=float(np.max(np.abs(w_gd - w_star))))
+    if args.json:
+        json.dump(jsonable(out), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        print(f"w = {args.reparam}, u(0) = {rep.alpha}: ∇²ψ(w) = {rep.hess_expr}")
+        print(f"  ψ = {rep.potential.expr}")
+        print(f"  argmin D_ψ(w, w(0)) s.t. Xw = y: {np.round(w_star, 8).tolist()}")
+        print(f"  gradient flow on u (t = {T:g}): {np.round(w_flow, 8).tolist()}  "
+              f"(max difference {out['distance']:.1e})")
+        if "gd_limit" in out:
+            print(f"  GD on u, h = {args.h}: {np.round(out['gd_limit'], 8).tolist()} "
+                  f"({out['gd_steps']} steps, differs by {out['gd_distance']:.1e})")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    import ibsym as ib
+    from ibsym.limits.mirror import mirror_descent
+    from ibsym.limits.steepest import steepest_descent
+    if args.max_steps < 1 or args.max_steps > 10_000_000:
+        raise InputError("--max-steps must be between 1 and 10000000")
+    prob = load_problem(args.problem)
+    if args.reparam:
+        if args.optimizer != "gd":
+            raise InputError("--reparam runs gradient flow / GD on u: use OPTIMIZER gd")
+        return _reparam(args, prob)
+    hyper = {}
+    for item in args.hyper:
+        hyper.update({k: float(v) for k, v in parse_assignments(item, what="hyper-parameter").items()})
+    if args.optimizer == "mirror-descent":
+        if not args.potential:
+            raise InputError("mirror-descent needs --potential EXPR (e.g. \"sum(w*log(w) - w)\")")
+        opt, potential = mirror_descent(args.potential), None
+    elif args.optimizer == "steepest":
+        if not args.p:
+            raise InputError("steepest needs --p P (the ℓ_p norm, e.g. 4/3)")
+        opt, potential = steepest_descent(parse_number(args.p)), args.potential
+    else:
+        if args.p:
+            raise InputError("--p applies to OPTIMIZER steepest")
+        opt, potential = args.optimizer, args.potential
+    w0 = _vector(args.w0, prob.d) if args.w0 else None
+    h = _positive(args.h, "--h") if args.h is not None else None
+    res = ib.implicit_bias(opt, prob, w0=w0, h=h, hyper=hyper or None, potential=potential,
+                           max_steps=args.max_steps)
+    if args.json:
+        sys.stdout.write(res.to_json() + "\n")
+    else:
+        print(res)
+    return 0 if res.converged else 1
