@@ -6,7 +6,8 @@ import json
 import sys
 
 from ibsym.bea.procedure import modified_equation
-from ibsym.core.parsing import parse_assignments, parse_number
+from ibsym.core.errors import InputError
+from ibsym.core.parsing import finite_float, parse_assignments, parse_float
 from ibsym.cli._common import (add_problem_arguments, check_order, loss_from_args, optimizer_from_args,
                       optimizer_help)
 
@@ -48,10 +49,10 @@ def run(args: argparse.Namespace) -> int:
     order = check_order(args.order)
     loss = loss_from_args(args, required=True)
     opt = optimizer_from_args(args)
-    theta0 = {k: float(v) for k, v in
+    theta0 = {k: finite_float(v, f"initial value {k}") for k, v in
               parse_assignments(args.init, [str(p) for p in loss.params], what="initial value").items()}
-    steps = [float(parse_number(s)) for s in args.steps.split(",") if s.strip()]
-    T = float(parse_number(args.T))
+    steps = _steps(args.steps)
+    T = parse_float(args.T, "--T", positive=True)
     if args.plot:
         _check_plot_path(args.plot)
     from ibsym.numeric.verify import verify
@@ -78,12 +79,35 @@ def _check_plot_path(path: str) -> None:
 
     from matplotlib.backend_bases import FigureCanvasBase
 
-    from ibsym.core.errors import InputError
+    if not path.strip() or "\x00" in path:
+        raise InputError(f"--plot {path!r}: not a file name")
     p = Path(path)
     ext = p.suffix.lstrip(".").lower()
     kinds = FigureCanvasBase.get_supported_filetypes()
     if ext not in kinds:
         raise InputError(f"--plot {path}: unknown figure format '{ext}'; choose one of "
                          f"{', '.join(sorted(kinds))}")
-    if not (p.parent if str(p.parent) else Path(".")).is_dir():
-        raise InputError(f"--plot {path}: folder {p.parent} does not exist")
+    try:
+        if p.is_dir():
+            raise InputError(f"--plot {path}: is a folder; give a file name such as orders.png")
+        if not (p.parent if str(p.parent) else Path(".")).is_dir():
+            raise InputError(f"--plot {path}: folder {p.parent} does not exist")
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise InputError(f"--plot: cannot write {path[:60]!r}: {exc.strerror or exc}") from None
+
+
+def _steps(text: str) -> list[float]:
+    """The --steps ladder: distinct positive finite numbers, comma-separated."""
+    items = [t.strip() for t in text.split(",")]
+    if not any(items):
+        raise InputError('--steps: give the step sizes, e.g. --steps "0.04,0.02,0.01,0.005"')
+    if not all(items):
+        raise InputError(f'--steps: empty entry in "{text[:60]}"; write e.g. "0.04,0.02,0.01"')
+    steps = [parse_float(t, "--steps", positive=True) for t in items]
+    for i, h in enumerate(steps):
+        if h in steps[:i]:
+            raise InputError(f"--steps: step size {items[i]} is given twice; the fitted slopes "
+                             "need distinct step sizes")
+    if len(steps) < 2:
+        raise InputError("--steps: give at least two step sizes to fit an order")
+    return steps

@@ -35,6 +35,7 @@ True
 """
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +53,9 @@ from ibsym.core.results import Result
 __all__ = ["verify", "VerifyReport", "fit_order"]
 
 SLOPE_TOLERANCE = 0.15
+#: Most optimizer steps (T/h summed over the ladder) one verification may run: about ten
+#: seconds; ``T = 1e6`` with the default ladder (375 million steps) is refused up front.
+MAX_ITERATIONS = 200_000
 
 
 def fit_order(steps: Sequence[float], errors: Sequence[float]) -> float:
@@ -233,7 +237,8 @@ def _check_real_at(eq: Any, terms: Any, th0: np.ndarray) -> None:
 
 def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
            steps: Sequence[float] = (0.04, 0.02, 0.01, 0.005), orders: Sequence[int] | None = None,
-           *, progress: bool = False, window: float = 0.5, shift: bool = True) -> VerifyReport:
+           *, progress: bool = False, window: float = 0.5, shift: bool = True,
+           max_iterations: int = MAX_ITERATIONS) -> VerifyReport:
     """Fit the global error order of each truncation of a modified equation.
 
     Parameters
@@ -257,6 +262,9 @@ def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
         Start the flows from the derived initial value θ_0 + Σ h^j s_j (default).  With
         ``False`` they start from θ_0 itself -- for optimizers with memory this shows
         the O(h) error the shift removes.
+    max_iterations : int
+        Refuse (before any work) a ladder whose optimizer steps, T/h summed over the
+        step sizes, exceed this (default :data:`MAX_ITERATIONS`).
 
     Returns
     -------
@@ -265,11 +273,21 @@ def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
     t_start = time.perf_counter()
     if eq.is_generic:
         raise InputError("verification needs a concrete loss (give --loss and --params)")
-    if T <= 0:
-        raise InputError(f"the horizon T must be positive, got {T}")
+    T = float(T)
+    if not math.isfinite(T) or T <= 0:
+        raise InputError(f"the horizon T must be a positive finite number, got {T}")
     steps = tuple(float(h) for h in steps)
-    if len(steps) < 2 or any(h <= 0 for h in steps):
-        raise InputError("give at least two positive step sizes")
+    if len(steps) < 2 or any(not (math.isfinite(h) and h > 0) for h in steps):
+        raise InputError("give at least two positive finite step sizes")
+    if len(set(steps)) < len(steps):
+        twice = sorted({h for h in steps if steps.count(h) > 1})
+        raise InputError(f"step size {twice[0]:g} is given twice; the fitted slopes need "
+                         "distinct step sizes")
+    work = sum(T / h for h in steps)
+    if work > max_iterations:
+        raise InputError(f"verify would run {work:,.0f} optimizer steps (T/h summed over the "
+                         f"{len(steps)} step sizes); the limit is {max_iterations:,} -- choose a "
+                         "shorter horizon --T or larger --steps (Python: max_iterations=...)")
     orders = tuple(range(eq.order + 1)) if orders is None else tuple(int(k) for k in orders)
     if any(k < 0 or k > eq.order for k in orders):
         raise InputError(f"orders must lie in 0..{eq.order} (the derived order)")
