@@ -213,8 +213,8 @@ def _decide(defects: list, symbols: list, *, points: int = 4, seed: int = 0) -> 
         at = _random_point(symbols, rng)
         for e in defects:
             val = sp.N(e.subs(at), 30)
-            if not val.is_real and val.is_number:
-                val = abs(val)
+            if not val.is_number:            # an opaque function left: undecided symbolically
+                return "undecided (opaque terms)", {}
             v = abs(complex(val))
             worst = max(worst, v)
             if v > 1e-20:

@@ -18,7 +18,7 @@ Examples
 >>> Potential.parse("-w^2")
 Traceback (most recent call last):
 ...
-ibsym.core.errors.InputError: potential -w**2 is not strictly convex on w ∈ R: ψ''(w) = -2 ≤ 0 at w = -3
+ibsym.core.errors.InputError: potential -w**2 is not strictly convex on w ∈ R: ψ''(w) = -2 is ≤ 0 or undefined at w = -3
 """
 from __future__ import annotations
 
@@ -53,6 +53,22 @@ def _needs_positive(expr: sp.Expr) -> bool:
     return False
 
 
+def _collapse(expr: sp.Expr, var: sp.Symbol) -> sp.Expr:
+    """Write |w^a| as |w|^a and drop a point branch Piecewise((c, Eq(w, a)), (f, True)) whose f
+    is defined and equal to c at a."""
+    # |w^a| = |w|^a for real w (SymPy writes |√w|, which NumPy evaluates as nan for w < 0)
+    abs_pow = lambda e: isinstance(e, sp.Abs) and e.args[0].is_Pow and e.args[0].base == var  # noqa: E731
+    expr = expr.replace(abs_pow, lambda e: sp.Abs(var) ** e.args[0].exp)
+    if isinstance(expr, sp.Piecewise) and len(expr.args) == 2 and expr.args[1].cond == True:  # noqa: E712
+        (c, cond), (f, _) = expr.args
+        f = sp.simplify(f)
+        if isinstance(cond, sp.Eq) and var in cond.free_symbols:
+            at = sp.solve(cond, var)
+            if len(at) == 1 and sp.limit(f, var, at[0]) == c == f.subs(var, at[0]):
+                return f
+    return expr
+
+
 @dataclass(frozen=True, eq=False)
 class Potential:
     """A strictly convex separable potential ψ(w) = Σ_i ψ_i(w_i).
@@ -85,6 +101,7 @@ class Potential:
         g = sp.diff(e, var)
         # d/dw sign(w) = 2δ(w) multiplies |w|^(p−1) = 0 at w = 0 for p > 1: drop it (a.e.)
         hs = sp.simplify(sp.diff(g, var).replace(sp.DiracDelta, lambda *a: sp.S.Zero))
+        hs = _collapse(hs, var)
         object.__setattr__(self, "positive", pos)
         self._check_convex(expr, hs.subs(var, W))
         z = sp.Symbol("z", real=True)
@@ -129,7 +146,11 @@ class Potential:
             if not np.isfinite(v) or v <= 0:
                 dom = "w > 0" if self.positive else "w ∈ R"
                 raise InputError(f"potential {expr} is not strictly convex on {dom}: ψ''(w) = "
-                                 f"{sp.simplify(hess)} ≤ 0 at w = {p:g}")
+                                 f"{sp.simplify(hess)} is ≤ 0 or undefined at w = {p:g}")
+
+    @property
+    def _inverse_function(self) -> type:
+        return sp.Function("dpsi_inv")
 
     @classmethod
     def parse(cls, text: str) -> "Potential":
@@ -162,7 +183,9 @@ class Potential:
     def grad(self, w: Any) -> Any:
         """∇ψ(w) coordinate-wise (NumPy array or :class:`SymVec`)."""
         if isinstance(w, SymVec):
-            return vmap(self.grad_expr, W, w)
+            # ∇ψ(∇ψ⁻¹(z)) = z for the opaque inverse (no closed form)
+            return SymVec(e.args[0] if isinstance(e, self._inverse_function) else
+                          self.grad_expr.subs(W, e) for e in w)
         with np.errstate(all="ignore"):
             return np.broadcast_to(self._num["grad"](np.asarray(w, dtype=float)), np.shape(w)) * 1.0
 
@@ -174,8 +197,8 @@ class Potential:
     def grad_inverse(self, z: Any, start: np.ndarray | None = None) -> Any:
         """(∇ψ)⁻¹(z): closed form when SymPy finds it, else safeguarded Newton."""
         if isinstance(z, SymVec):
-            if self.inverse_expr is None:
-                raise InputError(f"no closed-form inverse of ψ'(w) = {self.grad_expr}")
+            if self.inverse_expr is None:      # an opaque (∇ψ)⁻¹: traced as a function symbol
+                return SymVec(self._inverse_function(e) for e in z)
             return vmap(self.inverse_expr, W, z)
         z = np.asarray(z, dtype=float)
         if "inv" in self._num:
@@ -211,21 +234,32 @@ def increasing_inverse(f, df, z: np.ndarray, *, positive: bool = False,
     otherwise) -- converges for every strictly increasing f.
     """
     z = np.asarray(z, dtype=float)
-    lo = np.full(z.shape, 1e-300 if positive else -1.0)
-    hi = np.ones(z.shape)
+    c = (np.ones(z.shape) if positive else np.zeros(z.shape)) if start is None \
+        else np.asarray(start, dtype=float).copy()
     with np.errstate(all="ignore"):
+        # bracket around the start, the gap doubling until f(lo) ≤ z ≤ f(hi)
+        gap = 1e-3 * (1 + np.abs(c))
+        hi = c + gap
         for _ in range(2000):
             bad = f(hi) < z
             if not bad.any():
                 break
-            hi = np.where(bad, hi * 2.0, hi)
-        if not positive:
+            hi = np.where(bad, hi + (hi - c) , hi)
+        if positive:
+            lo = c / 2
             for _ in range(2000):
                 bad = f(lo) > z
                 if not bad.any():
                     break
-                lo = np.where(bad, lo * 2.0, lo)
-        x = np.clip(start if start is not None else 0.5 * (lo + hi), lo, hi)
+                lo = np.where(bad, lo / 2, lo)
+        else:
+            lo = c - gap
+            for _ in range(2000):
+                bad = f(lo) > z
+                if not bad.any():
+                    break
+                lo = np.where(bad, lo - (c - lo), lo)
+        x = np.clip(c, lo, hi)
         for _ in range(300):
             r = f(x) - z
             lo = np.where(r < 0, x, lo)
@@ -325,3 +359,19 @@ def mirror_flow_limit(potential: Potential, problem: RegressionProblem, w0: np.n
     return potential.grad_inverse(sol.y[:, -1])
 
 
+
+
+def kl_projection(problem: RegressionProblem, w0: np.ndarray) -> np.ndarray:
+    """argmin Σ_i w_i log(w_i/w0_i) − w_i + w0_i s.t. Xw = y by CVXPY (exponential cones).
+
+    An independent solver for the entropy potential's Bregman projection (accuracy ~1e-6,
+    limited by the conic solver) -- used to cross-check :func:`bregman_projection`.
+    """
+    import cvxpy as cp
+    w0 = np.asarray(w0, dtype=float)
+    w = cp.Variable(problem.d)
+    prob = cp.Problem(cp.Minimize(cp.sum(cp.kl_div(w, w0))), [problem.X @ w == problem.y])
+    prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
+    if prob.status != cp.OPTIMAL:
+        raise InputError(f"CVXPY could not solve the KL projection ({prob.status})")
+    return np.asarray(w.value)

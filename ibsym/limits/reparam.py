@@ -232,6 +232,13 @@ class Reparametrization:
         raise InputError(f"reparametrization \"{text}\" must be an expression in u (one branch) or "
                          "in up and um (w = φ(up) − φ(um))")
 
+    def latex_lines(self) -> list[str]:
+        """The reparametrization, the derived metric and potential as display-math lines."""
+        w = (r"w = \varphi(u_+) - \varphi(u_-)" if self.two_branch else r"w = \varphi(u)")
+        return [w + r",\quad \varphi(u) = " + sp.latex(self.phi) + r",\quad u(0) = " + sp.latex(self.alpha),
+                r"\nabla^2\psi(w) = " + sp.latex(self.hess_expr),
+                r"\psi = " + sp.latex(self.potential.expr)]
+
     @property
     def w_start(self) -> sp.Expr:
         """w(0) = φ(α) (one branch) or 0 (two branches)."""

@@ -91,13 +91,16 @@ def steepest_descent(p: Any) -> Optimizer:
 
 
 def min_pnorm_interpolant(problem: RegressionProblem, p: Any, w0: Sequence[float] | None = None) -> np.ndarray:
-    """argmin ‖w − w0‖_p s.t. Xw = y, by CVXPY (Clarabel)."""
+    """argmin ‖w − w0‖_p s.t. Xw = y (p ≥ 1), by CVXPY (Clarabel)."""
     import cvxpy as cp
     pf = float(as_number(p, what="p", rational=True))
+    if not pf >= 1:
+        raise InputError(f"min-‖·‖_p interpolant needs p ≥ 1, got {p}")
     w0 = np.zeros(problem.d) if w0 is None else np.asarray(w0, float)
     w = cp.Variable(problem.d)
     # Σ|w_i − w0_i|^p (power cones) is solved ~20x more accurately by Clarabel than pnorm
-    prob = cp.Problem(cp.Minimize(cp.sum(cp.power(cp.abs(w - w0), pf))), [problem.X @ w == problem.y])
+    obj = cp.norm1(w - w0) if pf == 1 else cp.sum(cp.power(cp.abs(w - w0), pf))
+    prob = cp.Problem(cp.Minimize(obj), [problem.X @ w == problem.y])
     prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
     if prob.status != cp.OPTIMAL:
         raise InputError(f"CVXPY could not solve the min-ℓ_{p} interpolation problem ({prob.status})")
