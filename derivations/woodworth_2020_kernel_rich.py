@@ -15,7 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-import ibsym as ib  # noqa: F401  (the public package; the limits API lives in ibsym.limits)
 from ibsym.core import export
 from ibsym.core.export import latex_document
 from ibsym.core.files import atomic_write_text

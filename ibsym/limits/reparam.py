@@ -181,8 +181,10 @@ class Reparametrization:
                 return
             hess = sp.simplify(1 / dphi.subs(U, inv) ** 2)
         if hess is None:
-            raise InputError(f"could not invert w = {phi} symbolically on the branch through "
-                             f"u = {a}; use Reparametrization.metric_numeric for a numeric metric")
+            what = (f"w = φ(u₊) − φ(u₋) with G(u₊) + G(u₋) = 2G(α), φ = {phi}," if self.two_branch
+                    else f"w = {phi}")
+            raise InputError(f"SymPy could not solve {what} for the parameters on the branch "
+                             f"through u = {a}: no closed-form metric (not supported yet)")
         object.__setattr__(self, "hess_expr", hess)
         w0 = self.w_start
         g1 = sp.integrate(hess, W)

@@ -127,3 +127,19 @@ def test_bad_reparametrizations():
         Reparametrization.parse("u^2", alpha=-1)
     with pytest.raises(InputError, match="not strictly monotone"):
         Reparametrization.parse("u^3 - u", alpha=2)
+
+
+def test_depth_three_one_branch_potential_and_limit():
+    rep = Reparametrization.parse("u^3", alpha=0.5)
+    assert sp.simplify(rep.hess_expr - 1 / (9 * W ** sp.Rational(4, 3))) == 0   # 1/φ′(φ⁻¹(w))²
+    assert np.max(np.abs(flow_limit(rep, P3)[0] - rep.implicit_limit(P3))) < 1e-8
+
+
+def test_two_branch_without_closed_form_is_refused_by_name():
+    with pytest.raises(InputError, match=r"could not solve w = φ\(u₊\) − φ\(u₋\).*u\*\*3"):
+        Reparametrization.parse("up^3 - um^3", alpha=0.5)
+
+
+def test_sgd_row_batches_keep_the_span():
+    r = ib.implicit_bias("sgd", P3, h=0.1)
+    assert r.invariant.exists and r.invariant.symbolic == "proved" and r.distance < 1e-9
