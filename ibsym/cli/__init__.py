@@ -23,7 +23,7 @@ from ibsym.core.errors import IbsymError, InputError, OracleMismatch
 __all__ = ["main", "COMMANDS", "build_parser"]
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("derive", "verify", "reproduce", "zeta", "spectral", "limit", )
+COMMANDS: tuple[str, ...] = ("derive", "verify", "reproduce", "zeta", "spectral", "limit", "eos", )
 
 _EPILOG = """examples:
   ibsym derive gd --order 2                         # generic form with nabla L, nabla^2 L ...

@@ -103,7 +103,7 @@ def coordinate_jacobians(optimizer: Optimizer, theta: np.ndarray, state: Mapping
             # steps relative to the field's own scale: a second moment of 1e-8 must not be
             # pushed below zero, a zero momentum still gets a step of 1e-6
             typ = float(np.max(np.abs(z0[j]))) if j else 1.0
-            e = 1e-6 * (np.abs(z0[j]) + (1e-3 * typ if typ > 0 else 1.0))
+            e = 1e-6 * (np.abs(z0[j]) + (typ if typ > 0 else 1.0))
             zp = [z.copy() for z in z0]
             zm = [z.copy() for z in z0]
             zp[j] = zp[j] + e
@@ -168,7 +168,7 @@ class LinearizedLevel:
 
 
 def linearized_level(optimizer: Optimizer, theta: np.ndarray, state: Mapping[str, Any], h: float,
-                     *, isotropic_rtol: float = 1e-6, max_doublings: int = 80,
+                     *, isotropic_rtol: float = 1e-5, max_doublings: int = 80,
                      bisections: int = 30) -> LinearizedLevel:
     """The level at which the optimizer's own linearized update at step ``h`` loses stability.
 
