@@ -24,6 +24,7 @@ import numpy as np
 
 from ibsym.bea.optimizers import Optimizer
 from ibsym.core.errors import InputError
+from ibsym.core.export import escape_text
 from ibsym.core.results import Result
 from ibsym.dynamics.data import Dataset, load
 from ibsym.dynamics.networks import MLP
@@ -156,7 +157,7 @@ class EdgeOfStability(Result):
         rows = []
         for r in self.runs:
             hp = ", ".join(f"{k}={v:g}" for k, v in r.hyper.items())
-            name = r"\text{" + r.optimizer + (f" ({hp})" if hp else "") + "}"
+            name = r"\text{" + escape_text(r.optimizer + (f" ({hp})" if hp else "")) + "}"
             q = r"\lambda_{\max}(P^{-1}\nabla^2 L)" if r.quantity != "sharpness" \
                 else r"\lambda_{\max}(\nabla^2 L)"
             rows.append(rf"{name} & {r.eta:g} & {q} & {r.level:.4g} & {r.ratio_mean:.3f} & "
