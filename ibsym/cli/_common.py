@@ -73,7 +73,11 @@ def optimizer_from_args(args: argparse.Namespace) -> Any:
     """The optimizer (a registered name or a rule file) with the --hyper values fixed."""
     values: dict[str, Any] = {}
     for item in args.hyper:
-        values.update(parse_assignments(item, what="hyper-parameter"))
+        for key, value in parse_assignments(item, what="hyper-parameter").items():
+            if key in values:
+                raise InputError(f"hyper-parameter '{key}' is given twice (--hyper {key}=...); "
+                                 "give each one once")
+            values[key] = value
     name = args.optimizer
     rule_file = getattr(args, "rule_file", False)
     if name.endswith(".opt") or rule_file:

@@ -8,7 +8,7 @@ import sys
 from ibsym.wide_relu.densities import independent, parse_distribution, parse_joint
 from ibsym.core.errors import InputError
 from ibsym.core.export import latex_document
-from ibsym.core.parsing import parse_assignments, parse_number
+from ibsym.core.parsing import finite_float, parse_assignments, parse_float
 from ibsym.wide_relu.zeta import curvature_penalty
 
 EPILOG = """examples:
@@ -65,22 +65,23 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--degree must be between 1 and 8, got {args.degree}")
     if args.values and args.at is None:
         raise InputError("--values is used with --at")
+    timeout = finite_float(args.timeout, "--timeout", positive=True)
+    x0 = parse_float(args.at, "--at") if args.at is not None else None   # before the work
     init = _initialization(args)
-    pen = curvature_penalty(init, degree=args.degree, timeout=args.timeout)
+    pen = curvature_penalty(init, degree=args.degree, timeout=timeout)
     value = None
     if args.at is not None:
-        x0 = parse_number(args.at)
         values = parse_assignments(args.values, [s.name for s in pen.parameters],
                                    what="parameter") if args.values else {}
         missing = [s.name for s in pen.parameters if s.name not in values]
         if missing:
             raise InputError(f"ζ({args.at}) needs numbers for {', '.join(missing)}; "
                              f'add --values "{missing[0]}=1"')
-        value = pen.evaluate(float(x0), **{k: v for k, v in values.items()})
+        value = pen.evaluate(x0, **{k: v for k, v in values.items()})
     if args.format == "json":
         data = pen.to_dict()
         if value is not None:
-            data["at"] = float(parse_number(args.at))
+            data["at"] = x0
             data["value"] = value
         json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")

@@ -89,6 +89,10 @@ def predicted_singular_values(depth: int, target: float, sigma0: float, times: S
     return np.where(t <= 0, s0, out)
 
 
+#: Most GD steps :func:`modified_singular_value_at` runs (a few seconds).
+MAX_GD_STEPS = 1_000_000
+
+
 def modified_singular_value_at(depth: int, target: float, sigma0: float, t: float,
                                h: float) -> dict[str, float]:
     """σ(t) of the flow ``F_0`` and of the first-order modified flow ``F_0 + h F_1`` (GD with
@@ -104,6 +108,9 @@ def modified_singular_value_at(depth: int, target: float, sigma0: float, t: floa
     n = check_depth(depth, symbolic=False)
     if not h > 0:
         raise InputError(f"the step size h must be positive, got {h}")
+    if not t / h <= MAX_GD_STEPS:
+        raise InputError(f"t/h = {t / h:.3g} GD steps; the limit is {MAX_GD_STEPS:,} -- choose a "
+                         "shorter time t or a larger step size h")
     fs = finite_step_flow(n, sp.nsimplify(target, rational=True))
     f0 = compile_vector([fs.flow0], [SIGMA])
     f1 = compile_vector([fs.flow1], [SIGMA])

@@ -157,3 +157,40 @@ def test_broken_pipe_status_is_141_when_the_pipe_is_closed_first(tmp_path):
     os.close(w)
     assert proc.returncode == 141
     assert proc.stderr == b""
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["derive", "heavy-ball", "--order", "1", *LOSS, "--hyper", "beta=0.1", "--hyper", "beta=0.2"],
+     "hyper-parameter 'beta' is given twice"),
+    (["derive", "heavy-ball", "--order", "1", *LOSS, "--hyper", "beta=0.1,beta=0.2"],
+     "given twice"),
+    (["derive", "adam", "--order", "1", *LOSS, "--hyper", "eps=-1"], "must be positive"),
+    (["derive", "gd", "--order", "1", "--loss", "10**10**10*a", "--params", "a"],
+     "exponent too large"),
+    (["derive", "gd", "--order", "1", "--loss", "2**65536*a", "--params", "a"],
+     "exponent too large"),
+    (["derive", "gd", "--order", "1", "--loss", "1e999999*a", "--params", "a"],
+     "floating-point range"),
+    (["derive", "gd", "--order", "1", "--loss", "0**-1*a", "--params", "a"],
+     "not a finite real number"),
+    (["derive", "gd", "--order", "1", "--loss", "+".join(["a"] * 1000) + "+" + "**".join(["a"] * 400),
+      "--params", "a"], "nested too deeply"),
+    (["derive", "gd", "--order", "1", "--loss", "sin(" * 198 + "a" + ")" * 198, "--params", "a"],
+     "nested too deeply"),
+    (["derive", "gd", "--order", "1", "--loss", "a^2", "--params", "a", "--at", "a=1",
+      "--h", "10**10**10"], "exponent too large"),
+    (["derive", "gd", "--order", "1", "--loss", "a^2", "--params", "a", "--at", "a=1",
+      "--h", "inf"], "finite number"),
+    (["zeta", "--weight", "normal(0, 1)", "--bias", "normal(0, 1)", "--timeout", "nan"],
+     "--timeout must be a finite real number"),
+    (["zeta", "--weight", "normal(0, 1)", "--bias", "normal(0, 1)", "--timeout", "-1"],
+     "--timeout must be positive"),
+    (["zeta", "--weight", "normal(0, 1)", "--bias", "normal(0, 1)", "--at", "1e999"],
+     "floating-point range"),
+    (["spectral", "--depth", "3", "--target", "1", "--sigma0", "0.2", "--t", "1e6", "--h", "0.05"],
+     "GD steps; the limit is 1,000,000"),
+    (["spectral", "--depth", "3", "--target", "1", "--sigma0", "0.2", "--t", "2", "--h", "1e-300"],
+     "GD steps; the limit is 1,000,000"),
+])
+def test_other_commands_refuse_bad_numbers_quickly(argv, match, capsys, tmp_path, monkeypatch):
+    assert match in run_bad(argv, capsys, tmp_path, monkeypatch)
