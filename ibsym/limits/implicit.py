@@ -200,7 +200,16 @@ def implicit_bias(optimizer: str | Optimizer, problem: Any, w0: Sequence[float] 
     Returns
     -------
     ImplicitBias
+        (a :class:`~ibsym.limits.classification.ClassificationBias` for a
+        :class:`~ibsym.limits.classification.SeparableProblem`: the max-margin limit, run for
+        ``max_steps`` steps -- see :func:`~ibsym.limits.classification.implicit_bias_classification`)
     """
+    from ibsym.limits.classification import SeparableProblem, implicit_bias_classification
+    if isinstance(problem, SeparableProblem):
+        if potential is not None or batches != 1:
+            raise InputError("classification problems take no potential and no mini-batches")
+        return implicit_bias_classification(optimizer, problem, h=h, hyper=hyper, w0=w0,
+                                            steps=max_steps)
     prob = as_problem(problem)
     if isinstance(optimizer, Optimizer):
         opt = optimizer.with_hyper(**hyper) if hyper else optimizer
