@@ -22,6 +22,7 @@ from typing import Any
 
 from ibsym.core.errors import InputError
 from ibsym.core.files import atomic_write_bytes, atomic_write_text
+from ibsym.core.latexfit import fit_rows
 
 __all__ = [
     "latex_document",
@@ -38,7 +39,9 @@ _PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[utf8]{inputenc}
 \usepackage{amsmath,amssymb}
 \usepackage[margin=2cm]{geometry}
+\usepackage{graphicx}
 \allowdisplaybreaks
+\sloppy\emergencystretch=3em
 """
 
 _TEXT_ESCAPES = {
@@ -57,7 +60,71 @@ _UNICODE_MATH = {
     "ᵀ": r"^{\top}", "•": r"\bullet ", "∈": r"\in ", "Σ": r"\Sigma ", "π": r"\pi ",
     "⁰": "^{0}", "¹": "^{1}", "²": "^{2}", "³": "^{3}", "⁴": "^{4}", "⁵": "^{5}", "⁶": "^{6}",
     "\ue000": r"\tilde{L}", "⁷": "^{7}", "⁸": "^{8}", "⁹": "^{9}", "±": r"\pm ", "∞": r"\infty ", "…": r"\dots ",
+    # the rest of the Unicode the project prints (issue 14): Greek, relations, arrows, indices
+    "α": r"\alpha ", "γ": r"\gamma ", "ι": r"\iota ", "κ": r"\kappa ", "μ": r"\mu ",
+    "ν": r"\nu ", "ξ": r"\xi ", "τ": r"\tau ", "υ": r"\upsilon ", "χ": r"\chi ", "ω": r"\omega ",
+    "ϱ": r"\varrho ", "ϵ": r"\epsilon ", "ϑ": r"\vartheta ", "ϕ": r"\phi ", "ς": r"\varsigma ",
+    "Γ": r"\Gamma ", "Δ": r"\Delta ", "Θ": r"\Theta ", "Λ": r"\Lambda ", "Ξ": r"\Xi ",
+    "Π": r"\Pi ", "Υ": r"\Upsilon ", "Ω": r"\Omega ",
+    "∝": r"\propto ", "√": r"\surd ", "≪": r"\ll ", "≫": r"\gg ", "≡": r"\equiv ",
+    "∘": r"\circ ", "⊗": r"\otimes ", "⊙": r"\odot ", "⊥": r"\perp ", "⋯": r"\cdots ",
+    "⟨": r"\langle ", "⟩": r"\rangle ", "←": r"\leftarrow ", "↦": r"\mapsto ",
+    "⇒": r"\Rightarrow ", "⇔": r"\Leftrightarrow ", "↔": r"\leftrightarrow ", "∑": r"\sum ",
+    "∏": r"\prod ", "∀": r"\forall ", "∃": r"\exists ", "∅": r"\emptyset ", "∩": r"\cap ",
+    "∪": r"\cup ", "⊂": r"\subset ", "⊆": r"\subseteq ", "≲": r"\lesssim ", "≳": r"\gtrsim ",
+    "∼": r"\sim ", "≃": r"\simeq ", "≅": r"\cong ", "ℓ": r"\ell ", "ℝ": r"\mathbb{R}",
+    "ℚ": r"\mathbb{Q}", "ℕ": r"\mathbb{N}", "ℤ": r"\mathbb{Z}", "𝒜": r"\mathcal{A}",
+    "′": r"^{\prime}", "″": r"^{\prime\prime}", "⁺": "^{+}", "⁻": "^{-}", "⁽": "^{(}", "⁾": "^{)}",
+    "ⁿ": "^{n}", "ⁱ": "^{i}", "₀": "_{0}", "₁": "_{1}", "₂": "_{2}", "₃": "_{3}", "₄": "_{4}",
+    "₅": "_{5}", "₆": "_{6}", "₇": "_{7}", "₈": "_{8}", "₉": "_{9}", "₊": "_{+}", "₋": "_{-}",
+    "ᵢ": "_{i}", "ⱼ": "_{j}", "ₖ": "_{k}", "ₙ": "_{n}", "¼": r"\tfrac{1}{4}", "½": r"\tfrac{1}{2}",
+    "¾": r"\tfrac{3}{4}", "÷": r"\div ", "¬": r"\neg ", "°": r"^{\circ}", "µ": r"\mu ",
 }
+
+# text-mode replacements (prose punctuation, names with accents), final forms
+_UNICODE_TEXT = {
+    "§": r"\S{}", "–": "--", "—": "---", "‘": "`", "’": "'", "“": "``", "”": "''",
+    "\u00a0": "~", "\u2009": r"\,", "\u202f": r"\,", "ß": r"{\ss}", "æ": r"{\ae}", "Æ": r"{\AE}",
+    "ø": r"{\o}", "Ø": r"{\O}", "å": r"{\aa}", "Å": r"{\AA}", "œ": r"{\oe}", "Œ": r"{\OE}",
+    "ł": r"{\l}", "Ł": r"{\L}", "ı": r"{\i}", "¡": r"{\textexclamdown}", "¿": r"{\textquestiondown}",
+    "«": "``", "»": "''", "©": r"{\textcopyright}", "€": "EUR",
+}
+
+# accents: text accents for names (Montúfar, Müller, Çelik), maths accents for symbols (θ̂, L̃, ẇ)
+_TEXT_ACCENTS = {"\u0301": "'", "\u0300": "`", "\u0308": '"', "\u0327": "c", "\u030c": "v",
+                 "\u030a": "r", "\u030b": "H", "\u0306": "u"}
+_MATH_ACCENTS = {"\u0302": "hat", "\u0303": "tilde", "\u0304": "bar", "\u0307": "dot",
+                 "\u0308": "ddot", "\u20d7": "vec"}
+
+
+def _accent_tables() -> None:
+    import unicodedata
+    greek = {k: v.strip() for k, v in _UNICODE_MATH.items() if v.startswith("\\") and
+             "GREEK" in unicodedata.name(k, "")}
+    letters = [chr(c) for c in range(65, 91)] + [chr(c) for c in range(97, 123)]
+    for base in letters + list(greek):
+        bmath = greek.get(base, base)
+        for mark, acc in _MATH_ACCENTS.items():
+            if base in letters and mark in _TEXT_ACCENTS:
+                continue
+            form = "$\\" + acc + "{" + bmath + "}$"
+            _UNICODE_TEXT.setdefault(base + mark, form)
+            pre = unicodedata.normalize("NFC", base + mark)
+            if len(pre) == 1:
+                _UNICODE_TEXT.setdefault(pre, form)
+        if base in letters:
+            for mark, acc in _TEXT_ACCENTS.items():
+                form = "{\\" + acc + ("{" + base + "}" if acc.isalpha() else base) + "}"
+                if base in "ij" and acc in "'`\"^":
+                    form = "{\\" + acc + "\\" + base + "}"
+                _UNICODE_TEXT.setdefault(base + mark, form)
+                pre = unicodedata.normalize("NFC", base + mark)
+                if len(pre) == 1:
+                    _UNICODE_TEXT.setdefault(pre, form)
+    _UNICODE_TEXT["L\u0303"] = r"$\tilde{L}$"
+
+
+_accent_tables()
 
 
 def escape_text(text: str) -> str:
@@ -66,8 +133,13 @@ def escape_text(text: str) -> str:
     The one escaping function for every prose string that reaches LaTeX (titles,
     headings, notes, optimizer names, report text): the ten special characters
     ``\ { } $ & # ^ _ % ~`` become their text commands, ``< > |`` their glyphs,
-    line breaks and tabs a space, other control characters and unknown non-ASCII
-    characters ``?``.  Nothing in the result can start a command or a group.
+    line breaks and tabs a space, other control characters are dropped.  The Unicode the
+    project prints maps to LaTeX: Greek letters, ``∇ ‖ ∂ ∝ √ ≪ ≫ ≤ ∈ →``, super- and
+    subscript digits and ``ᵀ`` as inline maths; ``§ – —`` and accented names
+    (``ü é ñ ç``) as text; a letter with a combining hat/tilde/bar/dot as a maths accent.
+    A character with no mapping (and no compatibility form that has one) becomes the
+    visible ASCII ``[U+XXXX]``, never ``?``.  Nothing in the result can start a command
+    or a group.
 
     Examples
     --------
@@ -77,20 +149,41 @@ def escape_text(text: str) -> str:
     '$\\tilde{L}$ = L + h$\\|$$\\nabla $L$\\|$$^{2}$'
     >>> escape_text("x}\\input{/etc/passwd}")
     'x\\}\\textbackslash{}input\\{/etc/passwd\\}'
+    >>> escape_text("§3, Montúfar, √ε ≪ |g|")
+    "\\S{}3, Mont{\\'u}far, $\\surd $$\\varepsilon $ $\\ll $ \\textbar{}g\\textbar{}"
     """
-    text = str(text).replace("\ue000", "?").replace("L\u0303", "\ue000").replace("\u0303", "")
+    import unicodedata
+    text = str(text).replace("\ue000", "")
     out = []
-    for c in text:
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        pair = text[i:i + 2]
+        if len(pair) == 2 and pair in _UNICODE_TEXT:
+            out.append(_UNICODE_TEXT[pair])
+            i += 2
+            continue
+        i += 1
         if c in _TEXT_ESCAPES:
             out.append(_TEXT_ESCAPES[c])
         elif c in _UNICODE_MATH:
             out.append("$" + _UNICODE_MATH[c] + "$")
+        elif c in _UNICODE_TEXT:
+            out.append(_UNICODE_TEXT[c])
         elif c in "\n\r\t\f\v":
             out.append(" ")
         elif 32 <= ord(c) < 127:
             out.append(c)
+        elif unicodedata.category(c).startswith("C") or unicodedata.combining(c):
+            continue                     # control/format characters, stray combining marks
         else:
-            out.append("?")
+            compat = unicodedata.normalize("NFKC", c)
+            if compat != c and all(32 <= ord(x) < 127 or x in _UNICODE_MATH for x in compat):
+                out.append(escape_text(compat))
+            elif unicodedata.category(c) == "Zs":
+                out.append(" ")
+            else:
+                out.append(f"[U+{ord(c):04X}]")
     return "".join(out)
 
 
@@ -112,7 +205,10 @@ def latex_document(title: str, sections: Iterable[tuple[str, str | Sequence[str]
     for heading, math in sections:
         parts.append(f"\\subsection*{{{escape_text(heading)}}}\n")
         rows = [math] if isinstance(math, str) else list(math)
-        body = " \\\\\n".join(r if "&" in r else "& " + r for r in rows)
+        fitted = []
+        for r in rows:   # long rows broken over lines (ibsym.core.latexfit)
+            fitted.extend(fit_rows(r))
+        body = " \\\\\n".join(r if "&" in r else "& " + r for r in fitted)
         parts.append("\\begin{align*}\n" + body + "\n\\end{align*}\n")
     for note in notes:
         parts.append(escape_text(note) + "\n\n")
@@ -192,7 +288,8 @@ def compile_latex(tex: str | Path, *, outdir: str | Path | None = None,
             proc = subprocess.run(
                 ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
                  f"-output-directory={work}", job.name],
-                cwd=cwd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                cwd=cwd, capture_output=True, text=True, errors="replace", timeout=timeout,
+                stdin=subprocess.DEVNULL,
                 env=env)
         except subprocess.TimeoutExpired as exc:
             raise InputError(f"pdflatex did not finish on {src or 'the document'} within "

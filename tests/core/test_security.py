@@ -461,9 +461,9 @@ def test_parameter_and_hyper_names_that_clash_with_the_module(tmp_path, pname):
 
 # ------------------------------------------------------------------ LaTeX
 def test_escape_text_leaves_no_command_or_group():
-    from ibsym.core.export import _TEXT_ESCAPES, _UNICODE_MATH
-    made = sorted(list(_TEXT_ESCAPES.values()) + ["$" + v + "$" for v in _UNICODE_MATH.values()],
-                  key=len, reverse=True)
+    from ibsym.core.export import _TEXT_ESCAPES, _UNICODE_MATH, _UNICODE_TEXT
+    made = sorted(list(_TEXT_ESCAPES.values()) + ["$" + v + "$" for v in _UNICODE_MATH.values()]
+                  + list(_UNICODE_TEXT.values()), key=len, reverse=True)
     for s in CORPUS + ["\\", "{", "}", "\\\\", "%", "$$", "^^5c", "~", "∇θ\\x"]:
         plain = export.escape_text(s)
         for m in made:
