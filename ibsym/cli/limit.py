@@ -28,6 +28,14 @@ from the update rule (the affine invariant of its iterates); the iterates are ru
 phi(up) - phi(um)) the potential induced on w by gradient flow on u from u = alpha is derived
 and its Bregman projection compared with the gradient-flow limit (and GD on u with --h).
 Exit status: 0, 1 (divergence / not converged), 2 bad input.
+
+Classification (issue 12): --problem separable:n,d,seed or a JSON file {"Z": [[...]]} (rows
+z_n = y_n x_n) or {"X": [[...]], "labels": [±1, ...]}, optionally with "loss", "reduction",
+"weights".  The margin geometry is derived from the update, the max-margin problem solved
+(CVXPY) and the optimizer run for --max-steps steps (at most 2,000,000):
+  ibsym limit gd --problem separable:20,3,0 --h 0.1 --max-steps 100000
+  ibsym limit sign-descent --problem z.json --h 0.1 --decay 0.5 --plot conv.png
+  ibsym limit normalized-steepest --p 3 --problem separable:10,3,0 --h 0.05 --json
 """
 
 _RANDOM = re.compile(r"^random:(\d+),(\d+),(\d+)$")
@@ -53,7 +61,100 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--alpha", metavar="A", default="1", help="--reparam: u(0) = α (default 1)")
     p.add_argument("--max-steps", type=int, default=200_000, metavar="K")
     p.add_argument("--json", action="store_true", help="JSON on stdout")
+    p.add_argument("--loss", choices=("exponential", "logistic", "square"),
+                   help="classification: the loss (default exponential, or the file's)")
+    p.add_argument("--reduction", choices=("sum", "mean"), help="classification: Σ_n (default) or mean")
+    p.add_argument("--decay", metavar="A", help="classification: steps h·k^(−A), 0 ≤ A ≤ 1")
+    p.add_argument("--plot", metavar="FILE.png", help="classification: direction error / margin figure")
     p.set_defaults(handler=run)
+
+
+_SEPARABLE = re.compile(r"^separable:(\d+),(\d+),(\d+)$")
+
+
+def _load_classification(text: str, loss: str | None, reduction: str | None):
+    """A SeparableProblem for ``separable:n,d,seed`` or a JSON file with "Z" or "labels"; else None."""
+    from ibsym.limits.classification import SeparableProblem, separable_problem
+    kw = {k: v for k, v in (("loss", loss), ("reduction", reduction)) if v is not None}
+    m = _SEPARABLE.match(text.strip())
+    if m:
+        return separable_problem(*(int(g) for g in m.groups()), **kw)
+    if text.startswith("separable"):
+        raise InputError(f"--problem \"{text}\": write separable:n,d,seed (three integers)")
+    path = Path(text)
+    if not path.is_file() or path.stat().st_size > 50_000_000:
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(data, dict) or not ("Z" in data or "labels" in data):
+        return None
+    rows = data.get("Z", data.get("X"))
+    if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows) or \
+            sum(len(r) for r in rows) > 1_000_000:
+        raise InputError("--problem: Z (or X) must be a list of rows with at most 1e6 entries")
+    extra = [data.get("labels", [])] if "labels" in data else []
+    extra.append(data.get("weights") or [])
+    for v in [x for r in rows for x in r] + [x for e in extra for x in (e if isinstance(e, list) else [e])]:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise InputError(f"--problem: entries must be numbers, got {v!r}")
+    for key in ("loss", "reduction"):
+        if key in data and key not in kw:
+            if not isinstance(data[key], str):
+                raise InputError(f"--problem: \"{key}\" must be a string")
+            kw[key] = data[key]
+    if data.get("weights") is not None:
+        kw["weights"] = data["weights"]
+    if "labels" in data:
+        if "X" not in data:
+            raise InputError("--problem: \"labels\" needs \"X\"")
+        return SeparableProblem.from_labels(rows, data["labels"], name=path.name, **kw)
+    return SeparableProblem(rows, name=path.name, **kw)
+
+
+def _classify(args, prob) -> int:
+    from ibsym.limits.classification import implicit_bias_classification
+    from ibsym.limits.geometry import coordinate_descent, normalized_steepest, sign_descent
+    from ibsym.limits.steepest import steepest_descent
+    if args.potential or args.reparam or args.w0:
+        raise InputError("classification problems take no --potential, --reparam or --w0")
+    if args.max_steps > 2_000_000:
+        raise InputError("--max-steps: a classification run is limited to 2000000 steps (~20 s)")
+    hyper = {}
+    for item in args.hyper:
+        hyper.update({k: float(v) for k, v in parse_assignments(item, what="hyper-parameter").items()})
+    needs_p = args.optimizer in ("steepest", "normalized-steepest")
+    if needs_p and not args.p:
+        raise InputError(f"{args.optimizer} needs --p P (the ℓ_p norm, e.g. 4/3)")
+    if args.p and not needs_p:
+        raise InputError("--p applies to OPTIMIZER steepest or normalized-steepest")
+    opt = {"steepest": lambda: steepest_descent(parse_number(args.p)),
+           "normalized-steepest": lambda: normalized_steepest(parse_number(args.p)),
+           "sign-descent": sign_descent, "coordinate-descent": coordinate_descent}.get(
+        args.optimizer, lambda: args.optimizer)()
+    decay = 0.0
+    if args.decay is not None:
+        decay = float(parse_number(args.decay))
+        if not 0 <= decay <= 1:
+            raise InputError(f"--decay must lie in [0, 1], got \"{args.decay}\"")
+    plot = None
+    if args.plot:
+        plot = Path(args.plot)
+        if plot.is_dir() or not plot.parent.is_dir():
+            raise InputError(f"--plot \"{args.plot}\": not a file in an existing folder")
+    h = _positive(args.h, "--h") if args.h is not None else None
+    res = implicit_bias_classification(opt, prob, h=h, hyper=hyper or None, steps=args.max_steps,
+                                       decay=decay)
+    if plot is not None and res.margin is not None:
+        from ibsym.plots import save_figure
+        from ibsym.plots.margins import margin_convergence_figure
+        save_figure(margin_convergence_figure([res]), plot, dpi=110)
+    if args.json:
+        sys.stdout.write(res.to_json() + "\n")
+    else:
+        print(res)
+    return 0
 
 
 def load_problem(text: str):
@@ -134,6 +235,11 @@ def run(args: argparse.Namespace) -> int:
     from ibsym.limits.steepest import steepest_descent
     if args.max_steps < 1 or args.max_steps > 10_000_000:
         raise InputError("--max-steps must be between 1 and 10000000")
+    cls = _load_classification(args.problem, args.loss, args.reduction)
+    if cls is not None:
+        return _classify(args, cls)
+    if args.loss or args.reduction or args.decay or args.plot:
+        raise InputError("--loss, --reduction, --decay and --plot apply to classification problems")
     prob = load_problem(args.problem)
     if args.reparam:
         if args.optimizer != "gd":
