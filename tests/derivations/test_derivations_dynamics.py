@@ -23,14 +23,16 @@ def test_too_short_a_run_fails_loudly(tmp_path, monkeypatch):
     mod = _load()
     assert mod.IBSYM_DERIVATION is True
     monkeypatch.setattr(mod, "QUICK", {"n": 60, "steps": 30, "every": 10})
-    with pytest.raises(OracleMismatch, match="progressive sharpening"):
+    monkeypatch.setattr(mod, "GAP_QUICK", {"eta": 0.5, "n": 60, "width": 4, "steps": 50})
+    with pytest.raises(OracleMismatch, match="progressive sharpening") as exc:
         mod.main(tmp_path, quick=True)
+    assert "reaches the edge of stability" in str(exc.value)
 
 
 @pytest.mark.slow
 def test_quick_mode_meets_acceptance(tmp_path):
     res = _load().main(tmp_path, quick=True)         # ~40 s on one core
-    assert res["name"] == SCRIPT.stem and len(res["checks"]) == 15
+    assert res["name"] == SCRIPT.stem and len(res["checks"]) == 18
     assert all(c["ok"] for c in res["checks"]), [c for c in res["checks"] if not c["ok"]]
     data = json.loads((tmp_path / "edge_of_stability.json").read_text())
     assert data["passed"] is True and len(data["runs"]) == 5
