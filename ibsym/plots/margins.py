@@ -29,7 +29,8 @@ def margin_convergence_figure(results: Sequence[Any], *, title: str = "") -> Fig
         f = r.fits.get("1/log t")
         if f is not None:
             lt = np.log(t[keep])
-            ax1.loglog(lt, f["constant"] * lt ** (-f["exponent"]), "--", color=f"C{i}", lw=0.8,
+            lt = lt[lt >= 0.5 * lt.max()]                 # the fit window
+            ax1.loglog(lt, f["constant"] * lt ** (-f["exponent"]), "--", color=f"C{i}", lw=1.5,
                        label=f"fit {f['constant']:.2g}·(log t)^−{f['exponent']:.2f}")
         g = r.margin_gaps
         ax2.loglog(t[g > 0], g[g > 0], "-", color=f"C{i}", label=lab)
