@@ -33,9 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from ibsym.core.errors import InputError, OracleMismatch
-from ibsym.core.export import compile_latex, escape_text, pdflatex_available
+from ibsym.core.export import compile_latex, pdflatex_available
 from ibsym.core.files import atomic_write_text
 from ibsym.core.progress import Progress
+from ibsym.report import report_html, report_tex
 
 __all__ = ["reproduce", "find_derivations", "is_derivation_script", "DEFAULT_DIR", "MARKER",
            "record_check", "check_close", "raise_on_failures"]
@@ -157,7 +158,8 @@ def _load(path: Path) -> Any:
     return mod
 
 
-_REPORT_FILES = ("report.md", "summary.json", "report.pdf", "report.tex", "report-pdf-error.txt")
+_REPORT_FILES = ("report.md", "summary.json", "report.pdf", "report.tex", "report.html",
+                 "report-pdf-error.txt")
 _SAFE_PATH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*")
 
 
@@ -294,8 +296,10 @@ def _run(chosen: list[str], available: dict[str, Path], out: Path, *, quick: boo
     # written last, in this order: report.md present => summary.json and the PDF are final
     atomic_write_text(out / "summary.json", json.dumps(
         {"ok": ok, "results": results, "pdf": pdf}, indent=2, default=str) + "\n")
+    html_path = atomic_write_text(out / "report.html", report_html(out, results, agree, pdf))
     report = _write_report(out, results, agree, pdf)
-    return {"ok": ok, "results": results, "report": str(report), "pdf": pdf}
+    return {"ok": ok, "results": results, "report": str(report), "html": str(html_path),
+            "pdf": pdf}
 
 
 def _fmt(v: Any) -> str:
@@ -352,29 +356,4 @@ def _write_report(out: Path, results: list[dict[str, Any]], ok: bool,
 
 
 def _report_tex(out: Path, results: list[dict[str, Any]], ok: bool) -> str:
-    parts = [r"\documentclass[10pt]{article}", r"\usepackage[utf8]{inputenc}",
-             r"\usepackage{graphicx}",
-             r"\usepackage[margin=2cm]{geometry}", r"\begin{document}",
-             r"\section*{ibsym reproduce report}",
-             escape_text("Overall: " + ("all derivations agree with their oracles" if ok
-                                        else "FAILURES")) + r"\par"]
-    for r in results:
-        parts.append(r"\subsection*{" + escape_text(str(r.get("title", r["name"]))) + "}")
-        parts.append(escape_text(f"{r['name']}: status {r['status']} in {r['seconds']} s. "
-                                 + str(r.get("reference", ""))) + r"\par")
-        if r.get("summary"):
-            parts.append(escape_text(str(r["summary"])) + r"\par")
-        if r.get("message"):
-            parts.append(escape_text(str(r["message"])[:1500]) + r"\par")
-        for c in r.get("checks") or []:
-            parts.append(escape_text(f"{c.get('name')}: value {_fmt(c.get('value'))}, oracle "
-                                     f"{_fmt(c.get('oracle'))}, tolerance {_fmt(c.get('tolerance'))}"
-                                     f" -- {'ok' if c.get('ok') else 'FAILED'}") + r"\par")
-        for f in r.get("files", []):
-            rel = f"{r['name']}/{f}"             # relative to --out, where pdflatex runs
-            if (str(f).endswith(".png") and _SAFE_PATH.fullmatch(rel) and ".." not in rel
-                    and (out / rel).is_file()):
-                parts.append(r"\begin{center}\includegraphics[width=0.6\textwidth]{"
-                             + rel + r"}\end{center}")
-    parts.append(r"\end{document}")
-    return "\n".join(parts) + "\n"
+    return report_tex(out, results, ok)     # summary table, sections, check tables, figures

@@ -19,7 +19,7 @@ from pathlib import Path
 PKG = Path(__file__).resolve().parents[1] / "ibsym"
 
 LAYER = {"core": 0, "bea": 1, "numeric": 2, "wide_relu": 3, "deep_linear": 3, "limits": 3, "dynamics": 3, "plots": 4,
-         "reproduce": 5, "cli": 5, "__init__": 5, "__main__": 5}
+         "reproduce": 5, "report": 5, "cli": 5, "__init__": 5, "__main__": 5}
 DOMAINS = {"wide_relu", "deep_linear", "limits", "dynamics"}
 SYMBOLIC = {"core", "bea"}
 NUMERIC_LIBS = {"numpy", "scipy", "matplotlib"}

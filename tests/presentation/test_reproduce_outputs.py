@@ -64,8 +64,9 @@ def test_relative_out_gets_its_pdf_and_leaves_no_temporary_files(tmp_path, monke
     out = tmp_path / "rel-out"
     assert res["pdf"]["status"] == "ok"
     assert (out / "report.pdf").read_bytes()[:5] == b"%PDF-"
-    assert sorted(p.name for p in out.iterdir()) == [".ibsym.lock", "figure", "report.md",
-                                                     "report.pdf", "report.tex", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".ibsym.lock", "figure", "report.html",
+                                                     "report.md", "report.pdf", "report.tex",
+                                                     "summary.json"]
     assert "{figure/line.png}" in (out / "report.tex").read_text()     # relative to --out
     assert list(private_tmp.iterdir()) == []                 # no ibsym-tex-* folder left
     md = (out / "report.md").read_text()
