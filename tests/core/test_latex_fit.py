@@ -136,3 +136,24 @@ def test_all_mapped_unicode_compiles_without_missing_characters(tmp_path):
     log = compile_log(tmp_path, export.latex_document("Unicode §", [], notes=[text]))
     assert "Missing character" not in log
     assert "not set up for use with LaTeX" not in log
+
+
+# ------------------------------------------------------------------ Jupyter
+def test_repr_latex_of_a_concrete_result_shows_the_terms_truncated():
+    import ibsym as ib
+    loss = ib.Loss.parse("(a*b - 1)**2/2 + (a - 2*b)**4/4", params="a b")
+    eq = ib.modified_equation("gd", loss, order=2)
+    shown = eq._repr_latex_()
+    assert shown.startswith("$\\displaystyle \\begin{aligned}") and shown.endswith("$")
+    for j in range(3):
+        assert f"F_{{{j}}} = " in shown
+    assert r"+ \dots" in shown                         # F_2 has more than REPR_TERMS summands
+    assert r"\dots" not in eq.latex()                  # in full on .latex()
+    assert sp_latex_first_term(eq) in shown
+    generic = ib.modified_equation("heavy-ball", order=1)._repr_latex_()
+    assert r"\tilde\theta(0)" in generic and r"\nabla^{2}L" in generic
+
+
+def sp_latex_first_term(eq):
+    import sympy as sp
+    return sp.latex(sp.expand(eq.readable_terms()[0][0]).as_ordered_terms()[0])
