@@ -94,3 +94,42 @@ def test_ascent_and_bad_step_are_refused(rng):
         linearized_level(ascent, rng.normal(size=3), {}, ETA)
     with pytest.raises(InputError, match="positive"):
         linearized_level(get_optimizer("gd"), rng.normal(size=3), {}, 0.0)
+
+
+def test_per_coordinate_reduction_on_a_coupled_hessian():
+    """formulas.md §8 instance: H = [[3, 1], [1, 0.5]], P = diag(2, 0.3), β₁ = 0.9:
+    λ_max(P⁻¹H) = 2.87701, η* = 38/2.87701 = 13.2081; the full (θ, m) iteration has spectral
+    radius 0.9487 at 0.99η* and 1.1664 at 1.01η*.  The level comes from per-coordinate
+    Jacobians; the full coupled linearized update confirms it."""
+    beta, rho, eps = 0.9, 0.999, 1e-8
+    opt = get_optimizer("adam", beta=beta, rho=rho, eps=eps, eps_outside=True,
+                        bias_correction=False)
+    P = np.array([2.0, 0.3])
+    theta = np.array([0.4, -0.7])
+    state = {"m": np.zeros(2), "nu": (P - eps) ** 2 / rho}      # √(ρν) + ε = P after one step
+    lv = linearized_level(opt, theta, state, 1.0)
+    assert np.allclose(lv.inv_precond, 1 / P, rtol=1e-6)
+    H = np.array([[3.0, 1.0], [1.0, 0.5]])
+    lam = np.max(np.linalg.eigvals(np.diag(lv.inv_precond) @ H).real)
+    assert lam == pytest.approx(2.87701, abs=1e-5)
+    eta_star = lv.level * 1.0 / lam
+    assert eta_star == pytest.approx(13.2081, abs=1e-3)
+
+    hp = opt.numeric_hyper()
+    grad = lambda x, batch=None: H @ (np.asarray(x) - theta)   # noqa: E731
+
+    def radius(h):
+        z0 = np.concatenate([theta, state["m"]])
+        J = np.empty((4, 4))
+        for k in range(4):
+            e = np.zeros(4)
+            e[k] = 1e-7
+            out = []
+            for z in (z0 + e, z0 - e):
+                th, new = opt.update(z[:2], {"m": z[2:], "nu": state["nu"]}, grad, h, hp)
+                out.append(np.concatenate([th, new["m"]]))
+            J[:, k] = (out[0] - out[1]) / 2e-7
+        return np.max(np.abs(np.linalg.eigvals(J)))
+
+    assert radius(0.99 * eta_star) == pytest.approx(0.9487, abs=2e-4)
+    assert radius(1.01 * eta_star) == pytest.approx(1.1664, abs=2e-4)
