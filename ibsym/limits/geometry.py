@@ -30,6 +30,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Sequence
 
 import numpy as np
@@ -157,7 +158,10 @@ def _p_from_steps(G: np.ndarray, D: np.ndarray) -> tuple[Any, float | None, floa
         return sp.oo, 0.0, resid, ""
     if k < 0:
         return None, k, resid, f"|Δ_i| ∝ |g_i|^{k:.3g} decreases with |g_i|"
-    p = sp.nsimplify(1 + 1 / k, tolerance=1e-6, rational=True)
+    fr = Fraction(1 + 1 / k).limit_denominator(100)
+    p = sp.Rational(fr.numerator, fr.denominator)
+    if abs(1 / float(p - 1) - k) > 1e-5 * max(1.0, k):
+        return None, k, resid, f"|Δ_i| ∝ |g_i|^{k:.6g}: no ℓ_p with a simple rational p"
     return p, k, resid, ""
 
 
@@ -236,14 +240,19 @@ def normalized_steepest(p: Any) -> Optimizer:
                      rule_latex=r"\theta_{n+1} = \theta_n - h\,\operatorname{sign}(g)|g|^{q-1}/\|g\|_q^{q-1}")
 
 
-def coordinate_descent() -> Optimizer:
-    """Greedy (Gauss–Southwell) coordinate descent: move the coordinate with the largest |g_i|."""
+def coordinate_descent(normalized: bool = False) -> Optimizer:
+    """Greedy (Gauss–Southwell) coordinate descent: move the coordinate with the largest |g_i|.
+
+    ``normalized=True`` moves it by h sign(g_i) (the unit ℓ1 steepest-descent step).
+    """
     def update(theta, state, grad, h, hp):
         g = grad(theta)
         i = int(np.argmax(np.abs(g)))
         step = np.zeros_like(g)
-        step[i] = g[i]
+        step[i] = np.sign(g[i]) if normalized else g[i]
         return theta - h * step, {}
-    return Optimizer("coordinate-descent", update,
-                     rule="θ_{n+1} = θ_n − h g_i e_i, i = argmax_j |g_j| (greedy coordinate descent)",
-                     rule_latex=r"\theta_{n+1} = \theta_n - h\,g_i e_i,\ i = \arg\max_j |g_j|")
+    move = "h sign(g_i) e_i" if normalized else "h g_i e_i"
+    return Optimizer("normalized-coordinate-descent" if normalized else "coordinate-descent", update,
+                     rule=f"θ_{{n+1}} = θ_n − {move}, i = argmax_j |g_j| (greedy coordinate descent)",
+                     rule_latex=r"\theta_{n+1} = \theta_n - h\," + (r"\operatorname{sign}(g_i)" if normalized
+                                                                  else "g_i") + r" e_i,\ i = \arg\max_j |g_j|")

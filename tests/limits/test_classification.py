@@ -68,6 +68,7 @@ def test_rate_constant_derived_and_measured():
     (lambda: ib.get_optimizer("heavy-ball", beta=0.9), 2),
     (sign_descent, "oo"),
     (coordinate_descent, 1),
+    (lambda: coordinate_descent(normalized=True), 1),
     (lambda: steepest_descent("4/3"), "4/3"),
     (lambda: normalized_steepest(3), 3),
     (lambda: ib.get_optimizer("adam", beta=0.9, rho=0.999, eps=1e-30), "oo"),
@@ -93,6 +94,9 @@ def test_geometry_unidentified_rules():
     at = ib.Optimizer("arctan-step", lambda th, st, g, h, hp: (th - h * np.arctan(g(th)), {}))
     geo = derive_geometry(at)                     # not a power at |g| ~ 1, ≈ GD as |g| → 0
     assert geo.scales[0][1] is None and geo.p == 2 and "depends on the gradient scale" in geo.note
+    irr = ib.Optimizer("irrational", lambda th, st, g, h, hp: (
+        th - h * np.sign(g(th)) * np.abs(g(th)) ** (1 / np.sqrt(2)), {}))
+    assert not derive_geometry(irr).identified and "rational" in derive_geometry(irr).note
     mix = ib.Optimizer("mixing", lambda th, st, g, h, hp: (th - h * (g(th) + 0.3 * np.roll(g(th), 1)), {}))
     assert not derive_geometry(mix).identified
     r = implicit_bias_classification(mix, SeparableProblem(SOUDRY_Z), h=0.1, steps=1_000)
