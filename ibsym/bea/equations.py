@@ -387,6 +387,8 @@ class ModifiedEquation(Result):
         if self.has_memory and not (max_terms is not None and not self.is_generic):
             rows.append(self.shift_latex())
             rows += [self.manifold_latex(f) for f, _ in self.slow_manifold]
+        if len(rows) == 1:
+            return rows[0]
         return r"\begin{aligned}" + r" \\ ".join("& " + r for r in rows) + r"\end{aligned}"
 
     def _repr_latex_(self) -> str:

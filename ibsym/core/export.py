@@ -32,6 +32,7 @@ __all__ = [
     "write_latex",
     "escape_text",
     "to_numpy_code",
+    "to_jax_code",
     "write",
 ]
 
@@ -348,8 +349,16 @@ def to_numpy_code(eq: Any, *, module_doc: str | None = None) -> str:
     return numpy_module_source(eq, module_doc=module_doc)
 
 
+def to_jax_code(eq: Any, *, module_doc: str | None = None) -> str:
+    """Python source of a JAX module: ``terms``, ``field``, ``modified_loss`` and
+    ``implicit_regularizer`` (see :func:`ibsym.core.codegen.jax_module_source`)."""
+    from ibsym.core.codegen import jax_module_source
+    return jax_module_source(eq, module_doc=module_doc)
+
+
 def write(result: Any, stem: str | Path, formats: Sequence[str] = ("tex", "json")) -> list[Path]:
-    """Write a result as ``stem.tex`` (standalone), ``stem.json`` and/or ``stem.py``."""
+    """Write a result as ``stem.tex`` (standalone), ``stem.json``, ``stem.py`` (NumPy)
+    and/or ``stem_jax.py`` (JAX, with the modified loss and implicit regularizer)."""
     stem = Path(stem)
     out = []
     for fmt in formats:
@@ -362,6 +371,11 @@ def write(result: Any, stem: str | Path, formats: Sequence[str] = ("tex", "json"
             p.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(p, to_numpy_code(result))
             out.append(p)
+        elif fmt == "jax":
+            p = stem.with_name(stem.name + "_jax.py")
+            p.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(p, to_jax_code(result))
+            out.append(p)
         else:
-            raise InputError(f"unknown export format '{fmt}'; choose tex, json or py")
+            raise InputError(f"unknown export format '{fmt}'; choose tex, json, py or jax")
     return out
