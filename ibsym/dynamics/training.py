@@ -104,7 +104,8 @@ class TrainingRun:
 def train(optimizer: Optimizer, net: MLP, X: np.ndarray, Y: np.ndarray, theta0: np.ndarray, *,
           h: float, steps: int, batch_size: int | None = None, seed: int = 0,
           every: int = 0, observe: Callable[..., dict[str, Any]] | None = None,
-          blowup: float = 1e6) -> TrainingRun:
+          blowup: float = 1e6, grad: NetworkGradient | None = None,
+          state: dict[str, Any] | None = None) -> TrainingRun:
     """Run ``steps`` updates of ``optimizer`` with step size ``h`` from ``theta0``.
 
     Parameters
@@ -119,6 +120,11 @@ def train(optimizer: Optimizer, net: MLP, X: np.ndarray, Y: np.ndarray, theta0: 
     blowup : float
         A loss above ``blowup`` times the initial loss (or a non-finite one) raises
         :class:`~ibsym.core.errors.DivergenceError`.
+    grad : NetworkGradient, optional
+        A prepared gradient oracle (e.g. with weight decay or data augmentation); its data
+        and batch size are used instead of ``X, Y, batch_size``.
+    state : dict, optional
+        The optimizer state to start from (to continue a run); default its initial state.
 
     Returns
     -------
@@ -132,9 +138,10 @@ def train(optimizer: Optimizer, net: MLP, X: np.ndarray, Y: np.ndarray, theta0: 
     if steps < 1 or h <= 0:
         raise InputError(f"need steps >= 1 and a step size h > 0 (got steps={steps}, h={h})")
     hp = optimizer.numeric_hyper() if optimizer.hyper else {}
-    g = NetworkGradient(net, X, Y, batch_size=batch_size, seed=seed)
+    g = grad if grad is not None else NetworkGradient(net, X, Y, batch_size=batch_size, seed=seed)
+    batch_size = g.batch_size
     th = np.array(theta0, dtype=float)
-    state = optimizer.initial_state(th, g, hp)
+    state = optimizer.initial_state(th, g, hp) if state is None else dict(state)
     run = TrainingRun(optimizer.name, float(h))
     first = None
     for n in range(steps):
