@@ -36,6 +36,7 @@ from ibsym.core.errors import InputError, OracleMismatch
 from ibsym.core.export import compile_latex, pdflatex_available
 from ibsym.core.files import atomic_write_text
 from ibsym.core.progress import Progress
+from ibsym.plots import vector_sidecars
 from ibsym.report import report_html, report_tex
 
 __all__ = ["reproduce", "find_derivations", "is_derivation_script", "DEFAULT_DIR", "MARKER",
@@ -269,7 +270,8 @@ def _run(chosen: list[str], available: dict[str, Path], out: Path, *, quick: boo
             t0 = time.perf_counter()
             entry: dict[str, Any] = {"name": name}
             try:
-                summary = _load(available[name]).main(sub, quick=quick)
+                with vector_sidecars():     # figures: PNG plus a vector PDF beside it
+                    summary = _load(available[name]).main(sub, quick=quick)
                 entry.update(summary or {})
                 entry["status"] = "ok"
             except OracleMismatch as exc:

@@ -5,17 +5,42 @@ touches global pyplot state).  One module per topic.
 onto the final name), so an interrupted run never leaves a truncated image."""
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ibsym.core.errors import InputError
 from ibsym.core.files import atomic_save
 
-__all__ = ["save_figure"]
+__all__ = ["save_figure", "vector_sidecars", "MIN_DPI"]
 
 
-def save_figure(fig: Any, path: str | Path, **kwargs: Any) -> Path:
+#: Lowest resolution of a raster figure (a lower ``dpi`` request is raised to it).
+MIN_DPI = 200
+
+_VECTOR = contextvars.ContextVar("ibsym_vector_sidecars", default=False)
+
+
+@contextlib.contextmanager
+def vector_sidecars(on: bool = True) -> Iterator[None]:
+    """Within the block, every ``.png`` saved by :func:`save_figure` also gets a vector
+    ``.pdf`` beside it (``reproduce`` runs its derivations so, for the papers' figures)."""
+    token = _VECTOR.set(on)
+    try:
+        yield
+    finally:
+        _VECTOR.reset(token)
+
+
+def save_figure(fig: Any, path: str | Path, *, vector: bool | None = None,
+                **kwargs: Any) -> Path:
     """Save a matplotlib figure to ``path`` atomically; the format follows the suffix.
+
+    Figures are for papers: a raster format is written at ``dpi`` ≥ :data:`MIN_DPI` (200),
+    and with ``vector=True`` (default: inside :func:`vector_sidecars`) a ``.png`` gets a
+    vector ``.pdf`` beside it (same stem).
 
     Parameters
     ----------
@@ -53,4 +78,10 @@ def save_figure(fig: Any, path: str | Path, **kwargs: Any) -> Path:
     if fmt not in supported:
         raise InputError(f"cannot write figure {path.name}: unknown format '{fmt}'; choose one "
                          f"of {', '.join(sorted(supported))}")
-    return atomic_save(path, lambda fh: fig.savefig(fh, format=fmt, **kwargs))
+    if fmt in ("png", "jpg", "jpeg", "tif", "tiff", "webp"):
+        kwargs["dpi"] = max(float(kwargs.get("dpi") or 0), MIN_DPI)
+    out = atomic_save(path, lambda fh: fig.savefig(fh, format=fmt, **kwargs))
+    if (_VECTOR.get() if vector is None else vector) and fmt == "png" and "pdf" in supported:
+        vec = {k: v for k, v in kwargs.items() if k != "dpi"}
+        atomic_save(path.with_suffix(".pdf"), lambda fh: fig.savefig(fh, format="pdf", **vec))
+    return out

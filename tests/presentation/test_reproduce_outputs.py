@@ -67,7 +67,8 @@ def test_relative_out_gets_its_pdf_and_leaves_no_temporary_files(tmp_path, monke
     assert sorted(p.name for p in out.iterdir()) == [".ibsym.lock", "figure", "report.html",
                                                      "report.md", "report.pdf", "report.tex",
                                                      "summary.json"]
-    assert "{figure/line.png}" in (out / "report.tex").read_text()     # relative to --out
+    assert "{figure/line.pdf}" in (out / "report.tex").read_text()     # relative to --out
+    assert (out / "figure" / "line.pdf").read_bytes()[:5] == b"%PDF-"   # vector beside PNG
     assert list(private_tmp.iterdir()) == []                 # no ibsym-tex-* folder left
     md = (out / "report.md").read_text()
     assert "figure/line.png" in md and "ghost.png" not in md  # lists only what exists
