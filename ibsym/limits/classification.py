@@ -163,7 +163,9 @@ class SeparableProblem:
             a = lc - M
         elif self.loss == "logistic":
             # log ℓ(m) = log log(1 + e^{−m}); for large m it is −m + log1p(...) ≈ −m
-            lp = np.log(np.logaddexp(0, -M))
+            big = M > 30                      # log log(1 + e^{−m}) ≈ −m − e^{−m}/2
+            lp = np.where(big, -M - 0.5 * np.exp(-np.where(big, M, 30.0)),
+                          np.log(np.logaddexp(0, -np.where(big, 0.0, M))))
             a = lc + lp
         else:
             with np.errstate(divide="ignore"):

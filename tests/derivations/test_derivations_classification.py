@@ -11,7 +11,8 @@ from ibsym.core.errors import OracleMismatch
 DERIV = Path(__file__).resolve().parents[2] / "derivations"
 SCRIPTS = sorted(p for p in (DERIV / n for n in ("soudry_2018_max_margin.py",
                                                  "gunasekar_2018_steepest_classification.py",
-                                                 "xu_2021_importance_weights.py")) if p.exists())
+                                                 "xu_2021_importance_weights.py",
+                                                 "lyu_li_2020_kkt.py")) if p.exists())
 
 
 def _load(path):
