@@ -22,7 +22,8 @@ def _load(path):
     return mod
 
 
-@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if p.stem == "lyu_li_2020_kkt"
+                                  else p for p in SCRIPTS], ids=lambda p: p.stem)   # lyu: ~25 s
 def test_derivation_quick(path, tmp_path):
     mod = _load(path)
     assert mod.IBSYM_DERIVATION is True

@@ -212,3 +212,9 @@ def test_fit_rate_and_direction_error_helpers():
     assert direction_error([[2.0, 0.0]], np.array([1.0, 0.0]))[0] == 0.0
     with pytest.raises(InputError):
         fit_rate(t[:2], t[:2])
+
+
+def test_logistic_log_loss_finite_at_large_margins():
+    P = SeparableProblem(SOUDRY_Z, loss="logistic")
+    v = P.log_loss(np.array([[400.0, 400.0]]))[0]      # margins 400, 400, 1600, 1600
+    assert np.isfinite(v) and v == pytest.approx(-400.0 + np.log(2), abs=1e-9)   # 2e^{−400}
