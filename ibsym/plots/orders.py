@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from ibsym.plots.style import COLORS, finish, new_figure, order_color, reference_slope
+from ibsym.plots.style import (COLORS, finish, layout, new_figure, order_color,
+                               reference_slope)
 
 __all__ = ["error_orders", "trajectories"]
 
@@ -45,7 +46,7 @@ def error_orders(report: Any, *, title: str | None = None) -> Figure:
     ax.set_ylabel(r"max error on $[T/2,\,T]$")
     finish(ax, title=title or f"{report.optimizer}: global error vs $h$ "
            r"(dotted: reference slope $k+1$)", grid="both")
-    return fig
+    return layout(fig)
 
 
 def trajectories(data: dict[str, np.ndarray], *, labels: Sequence[str] = ("a", "b"),
@@ -76,4 +77,4 @@ def trajectories(data: dict[str, np.ndarray], *, labels: Sequence[str] = ("a", "
     ax.set_xlabel(f"${labels[0]}$" if labels[0].isidentifier() else labels[0])
     ax.set_ylabel(f"${labels[1]}$" if labels[1].isidentifier() else labels[1])
     finish(ax, title=title)
-    return fig
+    return layout(fig)

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from ibsym.plots.style import COLORS, finish, legend_outside, new_figure, series_color
+from ibsym.plots.style import (COLORS, finish, layout, legend_outside, new_figure,
+                               series_color)
 
 __all__ = ["trajectories", "error_rates", "spectra", "perturbation", "learning_curves"]
 
@@ -36,7 +37,7 @@ def trajectories(sweep: Any, *, h: float | None = None, title: str = "") -> Figu
         ax.grid(True, alpha=0.3)
     fig.suptitle(title or f"GD ($h = {h:g}$, markers) vs derived $\\sigma_r(t)$ (lines)",
                  fontsize=10)
-    return fig
+    return layout(fig)
 
 
 def error_rates(x: Sequence[float], errors: Sequence[Sequence[float]], labels: Sequence[str],
@@ -53,7 +54,7 @@ def error_rates(x: Sequence[float], errors: Sequence[Sequence[float]], labels: S
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     finish(ax, title=title, grid="both")
-    return fig
+    return layout(fig)
 
 
 def spectra(experiment: Any, *, top: int = 20, title: str = "") -> Figure:
@@ -75,7 +76,7 @@ def spectra(experiment: Any, *, top: int = 20, title: str = "") -> Figure:
     ax.set_ylabel("singular value")
     finish(ax, title=title or experiment.problem, legend=False, grid="both")
     legend_outside(ax, fontsize=7)
-    return fig
+    return layout(fig)
 
 
 def perturbation(experiment: Any, *, title: str = "") -> Figure:
@@ -94,7 +95,7 @@ def perturbation(experiment: Any, *, title: str = "") -> Figure:
     ax.set_ylabel("duration of the low-rank phase")
     finish(ax, title=title or "low-rank phase under a noisy target", legend=False, grid="both")
     legend_outside(ax, fontsize=7)
-    return fig
+    return layout(fig)
 
 
 def learning_curves(curves: Sequence[tuple[str, Any, Any]], *, gd: Sequence[tuple[Any, Any]] = (),
@@ -112,4 +113,4 @@ def learning_curves(curves: Sequence[tuple[str, Any, Any]], *, gd: Sequence[tupl
     ax.set_xlabel("$t$")
     ax.set_ylabel(r"$\sigma(t)/s$")
     finish(ax, title=title or "learning curves of one mode")
-    return fig
+    return layout(fig)

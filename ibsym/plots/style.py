@@ -21,7 +21,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 __all__ = ["COLORS", "ORDER_COLORS", "order_color", "series_color", "new_figure",
-           "legend_outside", "reference_slope", "finish", "mathtext"]
+           "legend_outside", "reference_slope", "finish", "mathtext", "layout"]
 
 import re
 
@@ -72,8 +72,18 @@ def series_color(i: int) -> str:
 
 
 def new_figure(width: float = 5.5, height: float = 4.0, **kwargs: Any) -> Figure:
-    """A figure with constrained layout (titles and outside legends are never clipped)."""
-    return Figure(figsize=(width, height), layout="constrained", **kwargs)
+    """A figure of the given size in inches (no layout engine: callers may still add a
+    colorbar and call ``tight_layout``); finish it with :func:`layout`."""
+    return Figure(figsize=(width, height), **kwargs)
+
+
+def layout(fig: Figure) -> Figure:
+    """``tight_layout`` that makes room for titles, suptitles and outside legends."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)   # "not compatible with tight_layout"
+        fig.tight_layout()
+    return fig
 
 
 def legend_outside(ax: Any, *, fontsize: float = 8, **kwargs: Any) -> Any:

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from ibsym.plots.style import COLORS, finish, new_figure, reference_slope, series_color
+from ibsym.plots.style import (COLORS, finish, layout, new_figure, reference_slope,
+                               series_color)
 
 __all__ = ["penalty_curves", "network_vs_spline", "width_scaling", "trajectory",
            "monte_carlo"]
@@ -33,7 +34,7 @@ def penalty_curves(curves: Sequence[tuple[str, Any]], *, xlim: tuple[float, floa
     ax2.set_xlabel("$x$"), ax2.set_ylabel(r"$1/\zeta(x)$")
     finish(ax1, title=title, legend=False)
     finish(ax2, title=r"curvature penalty $1/\zeta$")
-    return fig
+    return layout(fig)
 
 
 def network_vs_spline(run: Any, spline: Any, *, index: int = -1, show_zeta: bool = True,
@@ -67,7 +68,7 @@ def network_vs_spline(run: Any, spline: Any, *, index: int = -1, show_zeta: bool
         ax3.set_ylabel(r"$\zeta(x)$")
         finish(ax3, legend=False)
     ax.figure.axes[-1].set_xlabel("$x$")
-    return fig
+    return layout(fig)
 
 
 def width_scaling(sweep: Any, *, title: str = "") -> Figure:
@@ -85,7 +86,7 @@ def width_scaling(sweep: Any, *, title: str = "") -> Figure:
     ax.set_xlabel("width $n$")
     ax.set_ylabel(r"RMS $\|f(\cdot,\theta^*) - g^*\|$")
     finish(ax, title=title or r"trained network vs $\zeta$-spline", grid="both")
-    return fig
+    return layout(fig)
 
 
 def trajectory(comparison: Any, x: np.ndarray, y: np.ndarray, *, title: str = "") -> Figure:
@@ -100,7 +101,7 @@ def trajectory(comparison: Any, x: np.ndarray, y: np.ndarray, *, title: str = ""
     ax.plot(x, y, "o", color=COLORS["data"], label="data", zorder=4)
     finish(ax, title=title or r"GD trajectory (solid) vs smoothing splines "
            r"$\lambda = 1/(\bar\eta t)$ (dashed)")
-    return fig
+    return layout(fig)
 
 
 def monte_carlo(centers: np.ndarray, estimate: np.ndarray, stderr: np.ndarray,
@@ -114,4 +115,4 @@ def monte_carlo(centers: np.ndarray, estimate: np.ndarray, stderr: np.ndarray,
     ax.set_xlabel("$x$")
     ax.set_ylabel(r"$\zeta(x)$")
     finish(ax, title=title or r"$\zeta$ by simulation")
-    return fig
+    return layout(fig)
