@@ -35,7 +35,7 @@ from sympy.polys.domains import QQ
 from ibsym.bea.diffring import DiffRing, _atoms_of
 from ibsym.core.errors import InputError
 from ibsym.core.losses import Loss
-from ibsym.bea.trees import LEAF, Combination, canonical
+from ibsym.bea.trees import LEAF, Combination, canonical, exact_coefficients, from_exact
 
 __all__ = ["Algebra", "ConcreteAlgebra", "GenericAlgebra", "NeedAtoms"]
 
@@ -342,22 +342,31 @@ class GenericAlgebra(Algebra):
         active = [p for p in range(1, min(len(deltas), order + 1)) if deltas[p]]
         if not active:
             return out
-        # partial products: (power, children multiset) -> coefficient
-        level: dict[tuple[int, tuple], sp.Expr] = {(0, ()): sp.Integer(1)}
+        # partial products: (power, children multiset) -> coefficient, exact field arithmetic
+        K, coeffs = exact_coefficients([deltas[p] for p in active])
+        one = sp.Integer(1) if K is None else K.one
+        level: dict[tuple[int, tuple], Any] = {(0, ()): one}
+        acc: list[dict[tuple, Any]] = [{} for _ in range(order + 1)]
         for m in range(1, order + 1):
-            nxt: dict[tuple[int, tuple], sp.Expr] = {}
+            nxt: dict[tuple[int, tuple], Any] = {}
             for (pw, kids), c in level.items():
-                for p in active:
+                for p, cp in zip(active, coeffs):
                     if pw + p > order:
                         continue
-                    for t, ct in deltas[p].terms.items():
+                    for t, ct in cp.items():
                         key = (pw + p, canonical(kids + (t,)))
-                        nxt[key] = nxt.get(key, 0) + c * ct
+                        v = c * ct
+                        nxt[key] = nxt[key] + v if key in nxt else v
             if not nxt:
                 break
+            inv = sp.Rational(1, factorial(m)) if K is None else K.one / factorial(m)
             for (pw, kids), c in nxt.items():
-                out[pw] = out[pw] + Combination({kids: c / factorial(m)})
+                d = acc[pw]
+                d[kids] = d[kids] + c * inv if kids in d else c * inv
             level = nxt
+        for pw in range(1, order + 1):
+            if acc[pw]:
+                out[pw] = from_exact(K, acc[pw])
         return out
 
     def lie(self, F: Combination, G: Combination) -> Combination:

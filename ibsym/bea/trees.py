@@ -37,16 +37,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 import sympy as sp
+from sympy.core.mul import _keep_coeff
+from sympy.polys.domains import QQ
+from sympy.polys.fields import FracField
+from sympy.polys.orderings import lex
 
 from ibsym.core.notation import coefficient_latex, coefficient_text
 
 __all__ = [
     "Tree", "LEAF", "canonical", "num_nodes", "graft", "rooted_trees", "free_trees",
     "reroot_all", "free_key", "tree_text", "tree_latex", "scalar_text", "scalar_latex",
-    "Combination", "instantiate_tree", "instantiate_scalar",
+    "Combination", "exact_coefficients", "from_exact", "instantiate_tree", "instantiate_scalar",
 ]
 
 Tree = tuple  # nested tuple of children; the leaf is ()
@@ -223,35 +228,101 @@ def scalar_latex(t: Tree) -> str:
 
 # ---------------------------------------------------------------------------------------
 class Combination:
-    """A finite linear combination Σ c_τ E(τ) with SymPy coefficients.
+    """A finite linear combination Σ c_τ E(τ) with exact coefficients.
 
     Used both for vector fields (rooted trees) and, with ``scalar=True``, for
     scalar functionals (free trees).  Immutable by convention.
+
+    The coefficients are kept as elements of the exact coefficient field
+    ℚ(β, h, …) of SymPy's polys (:class:`~sympy.polys.fields.FracField` over the
+    symbols that occur): sums, multiples and Lie products are exact field arithmetic
+    (one gcd per operation), and the SymPy form -- ``factor`` of the reduced
+    fraction, as before -- is built once, on first access of :attr:`terms` or when
+    printed.  A coefficient that is not a rational function of its symbols (a root,
+    a float, a function) keeps the combination on plain SymPy expressions with
+    ``factor(cancel(·))`` after every operation.
 
     Examples
     --------
     >>> g = Combination({LEAF: 1})
     >>> str(g.lie(g))           # derivative of ∇L along ∇L
     '∇²L∇L'
+    >>> b = sp.Symbol("beta")
+    >>> g.scale(1 / (1 - b)).lie(g).scale(1 - b).terms
+    {((),): 1}
     """
 
-    __slots__ = ("terms", "scalar")
+    __slots__ = ("_c", "_K", "_sym", "scalar")
 
     def __init__(self, terms: Mapping[Tree, Any] | None = None, *, scalar: bool = False):
-        clean: dict[Tree, sp.Expr] = {}
-        for t, c in (terms or {}).items():
-            c = sp.sympify(c)
-            if c != 0:
-                clean[t] = c
-        self.terms = clean
+        raw = {t: sp.sympify(c) for t, c in (terms or {}).items()}
+        K = _field_for(raw.values())
+        self._K = K
+        if K is None:
+            self._c = {t: c for t, c in raw.items() if c != 0}
+        else:
+            conv = {t: _to_field(K, c) for t, c in raw.items()}
+            self._c = {t: c for t, c in conv.items() if c}
+        self._sym: dict[Tree, sp.Expr] | None = None
         self.scalar = scalar
+
+    @classmethod
+    def _make(cls, K: Any, coeffs: dict, scalar: bool) -> "Combination":
+        out = object.__new__(cls)
+        out._K = K
+        out._c = coeffs
+        out._sym = None
+        out.scalar = scalar
+        return out
+
+    def __reduce__(self):
+        return (_rebuild, (dict(self.terms.items()), self.scalar))
+
+    @property
+    def terms(self) -> Mapping[Tree, sp.Expr]:
+        """``{tree: coefficient}`` with SymPy coefficients (``factor`` of the reduced
+        fraction): a read-only mapping that converts each coefficient on first access
+        (its keys and length cost nothing)."""
+        if self._sym is None:
+            self._sym = _Terms(self._c, self._K is not None)
+        return self._sym
+
+    def _lift(self, K: Any) -> dict:
+        """The coefficients as elements of the (larger) field ``K``, or as SymPy
+        expressions when ``K`` is None."""
+        if K is self._K:
+            return self._c
+        if K is None:
+            return dict(self.terms.items())
+        if not self._K.symbols:  # ℚ: every coefficient is a number
+            return {t: K.ground_new(c.numer.LC / c.denom.LC) for t, c in self._c.items()}
+        return {t: c.set_field(K) for t, c in self._c.items()}
+
+    def _unify(self, other: "Combination") -> tuple[Any, dict, dict]:
+        if self._K is other._K:
+            return self._K, self._c, other._c
+        K = _join(self._K, other._K)
+        return K, self._lift(K), other._lift(K)
 
     # vector-space operations
     def __add__(self, other: "Combination") -> "Combination":
-        out = dict(self.terms)
-        for t, c in other.terms.items():
-            out[t] = _simp(out[t] + c) if t in out else c
-        return Combination(out, scalar=self.scalar)
+        K, a, b = self._unify(other)
+        out = dict(a)
+        if K is None:
+            for t, c in b.items():
+                out[t] = _simp(out[t] + c) if t in out else c
+            out = {t: c for t, c in out.items() if c != 0}
+        else:
+            for t, c in b.items():
+                if t in out:
+                    v = out[t] + c
+                    if v:
+                        out[t] = v
+                    else:
+                        del out[t]
+                else:
+                    out[t] = c
+        return Combination._make(K, out, self.scalar)
 
     def __sub__(self, other: "Combination") -> "Combination":
         return self + other.scale(-1)
@@ -261,31 +332,60 @@ class Combination:
 
     def scale(self, c: Any) -> "Combination":
         c = sp.sympify(c)
-        if c == 0:
+        if c == 0 or not self._c:
             return Combination(scalar=self.scalar)
-        return Combination({t: _simp(v * c) for t, v in self.terms.items()}, scalar=self.scalar)
+        K = _join(self._K, _field_for([c]))
+        if K is None:
+            return Combination._make(None, {t: _simp(v * c) for t, v in self._lift(None).items()},
+                                     self.scalar)
+        cf = _to_field(K, c)
+        return Combination._make(K, {t: v * cf for t, v in self._lift(K).items()}, self.scalar)
 
     def __bool__(self) -> bool:
-        return bool(self.terms)
+        return bool(self._c)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Combination):
             return NotImplemented
-        keys = set(self.terms) | set(other.terms)
-        return all(sp.simplify(self.terms.get(k, 0) - other.terms.get(k, 0)) == 0 for k in keys)
+        K, a, b = self._unify(other)
+        if K is not None:
+            return a == b
+        keys = set(a) | set(b)
+        return all(sp.simplify(a.get(k, 0) - b.get(k, 0)) == 0 for k in keys)
 
     def __hash__(self) -> int:  # pragma: no cover - not used as key
-        return hash(tuple(sorted(self.terms)))
+        return hash(tuple(sorted(self._c)))
 
     def lie(self, direction: "Combination") -> "Combination":
         """Derivative of this field along ``direction`` (grafting)."""
-        out: dict[Tree, sp.Expr] = defaultdict(lambda: sp.Integer(0))
-        for t, c in self.terms.items():
-            for s, d in direction.terms.items():
-                cd = c * d
-                for g in graft(t, s):
-                    out[g] += cd
-        return Combination({t: _simp(v) for t, v in out.items()})
+        K, a, b = self._unify(direction)
+        if K is None:
+            out: dict[Tree, Any] = {}
+            for t, c in a.items():
+                for s, d in b.items():
+                    cd = c * d
+                    for g in _graft(t, s):
+                        out[g] = out[g] + cd if g in out else cd
+            return Combination({t: _simp(v) for t, v in out.items()})
+        # numerators summed per (output tree, denominator) in the polynomial ring; one
+        # reduction (gcd) per output coefficient instead of one per product and per sum
+        acc: dict[Tree, dict[Any, Any]] = {}
+        for t, c in a.items():
+            for s, d in b.items():
+                num, den = c.numer * d.numer, c.denom * d.denom
+                for g in _graft(t, s):
+                    groups = acc.setdefault(g, {})
+                    groups[den] = groups[den] + num if den in groups else num
+        out = {}
+        for g, groups in acc.items():
+            v = None
+            for den, num in groups.items():
+                if num:
+                    f = K.new(num, den)
+                    v = f if v is None else v + f
+            if v:
+                out[g] = v
+        return Combination._make(K, out, False)
 
     def items(self) -> list[tuple[Tree, sp.Expr]]:
         """Terms ordered by (size, tree)."""
@@ -310,6 +410,132 @@ class Combination:
         fmt_t, fmt_l = (scalar_text, scalar_latex) if self.scalar else (tree_text, tree_latex)
         return [{"tree": _bracket(t), "coefficient": str(c), "text": fmt_t(t),
                  "latex": fmt_l(t)} for t, c in self.items()]
+
+
+def exact_coefficients(combs: Sequence[Combination]) -> tuple[Any, list[dict[Tree, Any]]]:
+    """The coefficients of ``combs`` in one common exact field.
+
+    Returns ``(K, dicts)``: ``K`` is the :class:`~sympy.polys.fields.FracField` (or None
+    when the coefficients are plain SymPy expressions) and ``dicts[i]`` maps the trees of
+    ``combs[i]`` to their coefficients in ``K``; :func:`from_exact` builds a
+    combination back from such a dict.
+    """
+    K = _field(())
+    for c in combs:
+        K = _join(K, c._K) if c._c else K
+    return K, [c._lift(K) for c in combs]
+
+
+def from_exact(K: Any, coeffs: Mapping[Tree, Any], *, scalar: bool = False) -> Combination:
+    """The combination with coefficients ``coeffs`` in the field ``K`` of
+    :func:`exact_coefficients` (zeros dropped)."""
+    if K is None:
+        return Combination({t: _simp(c) for t, c in coeffs.items()}, scalar=scalar)
+    return Combination._make(K, {t: c for t, c in coeffs.items() if c}, scalar)
+
+
+class _Terms(Mapping):
+    """Read-only view ``{tree: SymPy coefficient}`` of a combination's exact
+    coefficients, converted (and cached) one at a time on access."""
+
+    __slots__ = ("_c", "_exact", "_cache")
+
+    def __init__(self, coeffs: dict, exact: bool):
+        self._c, self._exact, self._cache = coeffs, exact, {}
+
+    def __getitem__(self, t: Tree) -> sp.Expr:
+        if not self._exact:
+            return self._c[t]
+        v = self._cache.get(t)
+        if v is None:
+            v = self._cache[t] = _to_sympy(self._c[t])
+        return v
+
+    def __iter__(self):
+        return iter(self._c)
+
+    def __len__(self) -> int:
+        return len(self._c)
+
+    def __contains__(self, t: object) -> bool:
+        return t in self._c
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
+
+def _rebuild(terms: Mapping[Tree, Any], scalar: bool) -> Combination:
+    return Combination(terms, scalar=scalar)
+
+
+@lru_cache(maxsize=65536)
+def _graft(t: Tree, s: Tree) -> tuple[Tree, ...]:
+    return tuple(graft(t, s))
+
+
+# the exact coefficient field: one FracField per (sorted) tuple of symbols
+_FIELDS: dict[tuple[sp.Symbol, ...], Any] = {}
+
+
+def _field(gens: tuple[sp.Symbol, ...]) -> Any:
+    K = _FIELDS.get(gens)
+    if K is None:
+        K = _FIELDS[gens] = FracField(gens, QQ, lex)
+    return K
+
+
+def _field_for(coeffs: Iterable[sp.Expr]) -> Any:
+    """The field ℚ(symbols of ``coeffs``), or None when some coefficient is not a
+    rational function of symbols (roots, floats, functions, I): those stay SymPy."""
+    syms: set[sp.Symbol] = set()
+    for c in coeffs:
+        if c.is_Rational:
+            continue
+        if not _is_rational_function(c):
+            return None
+        syms |= c.free_symbols
+    return _field(tuple(sorted(syms, key=sp.default_sort_key)))
+
+
+def _is_rational_function(c: sp.Expr) -> bool:
+    """``c`` is built from symbols and rationals by +, × and integer powers only."""
+    if c.is_Symbol or c.is_Rational:
+        return True
+    if c.is_Add or c.is_Mul:
+        return all(_is_rational_function(a) for a in c.args)
+    if c.is_Pow:
+        return c.exp.is_Integer and _is_rational_function(c.base)
+    return False
+
+
+def _join(K1: Any, K2: Any) -> Any:
+    """The field containing both (None -- plain SymPy -- absorbs everything)."""
+    if K1 is None or K2 is None:
+        return None
+    if K1 is K2:
+        return K1
+    gens = set(K1.symbols) | set(K2.symbols)
+    return _field(tuple(sorted(gens, key=sp.default_sort_key)))
+
+
+def _to_field(K: Any, c: sp.Expr) -> Any:
+    if c.is_Rational:
+        return K.ground_new(QQ(int(c.p), int(c.q)))
+    return K.from_expr(c)
+
+
+def _to_sympy(c: Any) -> sp.Expr:
+    """``sp.factor`` of the fraction, built from the factorizations of its numerator and
+    denominator in the polynomial ring (the same expression ``sp.factor(c.as_expr())``
+    gives, without re-parsing the expanded form)."""
+    if c.numer.is_ground and c.denom.is_ground:
+        return c.as_expr()
+    cn, fn = c.numer.factor_list()
+    cd, fd = c.denom.factor_list()
+    dom = c.field.domain
+    num = sp.Mul(*[f.as_expr() ** k for f, k in fn])
+    den = sp.Mul(*[f.as_expr() ** k for f, k in fd])
+    return _keep_coeff(dom.to_sympy(cn) / dom.to_sympy(cd), num / den)
 
 
 def _simp(c: sp.Expr) -> sp.Expr:
