@@ -100,10 +100,10 @@ def run(args: argparse.Namespace) -> int:
     if t is not None and t < 0:
         raise InputError(f"--t must be non-negative, got {args.t}")
     fraction = parse_number(args.fraction)
+    h = parse_number(args.h) if args.h is not None else None   # every number before the work
     mode = mode_solution(depth, target, sigma0, t, fraction=fraction)
     finite = None
-    if args.h is not None:
-        h = parse_number(args.h)
+    if h is not None:
         if not h > 0:
             raise InputError(f"--h must be positive, got {args.h}")
         if depth > 6:

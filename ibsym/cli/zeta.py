@@ -63,16 +63,21 @@ def _initialization(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     if args.degree < 1 or args.degree > 8:
         raise InputError(f"--degree must be between 1 and 8, got {args.degree}")
-    if args.values and args.at is None:
+    if args.values is not None and args.at is None:
         raise InputError("--values is used with --at")
     timeout = finite_float(args.timeout, "--timeout", positive=True)
-    x0 = parse_float(args.at, "--at") if args.at is not None else None   # before the work
+    # numbers are checked before the (possibly long) derivation
+    x0 = parse_float(args.at, "--at") if args.at is not None else None
+    values = parse_assignments(args.values, what="parameter") if args.values is not None else {}
     init = _initialization(args)
     pen = curvature_penalty(init, degree=args.degree, timeout=timeout)
     value = None
     if args.at is not None:
-        values = parse_assignments(args.values, [s.name for s in pen.parameters],
-                                   what="parameter") if args.values else {}
+        names = {s.name for s in pen.parameters}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise InputError(f"unknown parameter name '{unknown[0]}' in --values; expected one "
+                             f"of: {', '.join(sorted(names)) or '(none)'}")
         missing = [s.name for s in pen.parameters if s.name not in values]
         if missing:
             raise InputError(f"ζ({args.at}) needs numbers for {', '.join(missing)}; "

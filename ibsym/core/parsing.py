@@ -217,6 +217,9 @@ def parse_expression(
         raise ParseError(f"expression is {len(text)} characters long; the limit is {max_length}")
     if not text.strip():
         raise ParseError("empty expression")
+    if "#" in text:  # Python would read the rest as a comment: "(1-0.5)#)" is not 1/2
+        raise ParseError(f"unsupported character '#' at column {text.index('#') + 1} of "
+                         f"\"{_short(text, 80)}\"", token="#", column=text.index("#") + 1)
     fns = dict(FUNCTIONS if functions is None else functions)
     table: dict[str, sp.Expr] = {}
     if isinstance(names, Mapping):
@@ -577,7 +580,10 @@ def parse_assignments(
                              f"{', '.join(sorted(allowed))}", token=key)
         if key in out:
             raise ParseError(f"{what} '{key}' is given twice in \"{text}\"", token=key)
-        out[key] = parse_number(val)
+        try:
+            out[key] = parse_number(val)
+        except ParseError as exc:
+            raise ParseError(f"{what} {key}: {exc}", token=exc.token, column=exc.column) from None
     if not out:
         raise ParseError(f"no {what}s found in \"{text}\"; write e.g. \"a=0.5,b=2\"")
     return out

@@ -155,3 +155,16 @@ def test_parse_float_and_finite_float():
         finite_float(sp.I, "--at")
     with pytest.raises(InputError, match="finite real number"):
         finite_float(float("nan"), "--T")
+
+
+def test_a_hash_is_refused_not_read_as_a_comment():
+    """Python's tokenizer drops everything after '#': "(1-0.5)#)" parsed as 1/2."""
+    with pytest.raises(ParseError, match="unsupported character '#' at column 8"):
+        parse_expression("(1-0.5)#)", "a")
+    with pytest.raises(ParseError, match="'#'"):
+        parse_number("0.5 # half")
+
+
+def test_assignment_errors_name_the_key():
+    with pytest.raises(ParseError, match="initial value b: expected a number"):
+        parse_assignments("a=1, b=10**10**10", what="initial value")
