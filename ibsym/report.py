@@ -140,7 +140,7 @@ def report_tex(out: Path, results: list[dict[str, Any]], ok: bool) -> str:
         rows = check_rows(r)
         if rows:
             p.append(r"\subsection*{Checks against the published oracles}")
-            p.append(r"\begin{longtable}{p{5.0cm}p{3.7cm}p{3.7cm}p{1.5cm}p{0.9cm}}")
+            p.append(r"\begin{longtable}{p{4.8cm}p{3.6cm}p{3.6cm}p{1.75cm}p{1.1cm}}")
             p.append(r"\hline quantity & derived & oracle & tolerance & status\\ \hline\endhead")
             for name, val, orc, tol, good in rows:
                 p.append(" & ".join(_tex_cell(x) for x in (name, val, orc, tol))
