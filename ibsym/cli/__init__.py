@@ -52,6 +52,12 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {_one_line(message)}{hint} "
                      f"(see '{self.prog} --help')\n")
 
+    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> typing.Any:
+        # Python < 3.12 turns "--opt=--" into an empty list instead of an error
+        if arg_strings == ["--"] and action.option_strings and action.nargs in (None, "?"):
+            self.error(f"argument {'/'.join(action.option_strings)}: expected one argument")
+        return super()._get_values(action, arg_strings)
+
 
 def _one_line(message: object) -> str:
     """An error message on one line (newlines become '; ')."""
@@ -77,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (tests call it in-process)."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    bad = next((w for w in words if "\x00" in w), None)
+    if bad is not None:  # only possible in-process; the OS never passes NUL in argv
+        print(f"ibsym: error: NUL character in argument {bad[:40]!r}", file=sys.stderr)
+        return 2
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -104,6 +115,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (RecursionError, MemoryError) as exc:
         print(f"ibsym {args.command}: error: the input is too large or too deeply nested "
               f"({type(exc).__name__}); simplify it", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a path the system refuses (name too long, permission ...)
+        where = f" ({str(exc.filename)[:60]!r})" if exc.filename else ""
+        print(f"ibsym {args.command}: error: {exc.strerror or _one_line(exc)}{where}",
+              file=sys.stderr)
         return 2
     except OracleMismatch as exc:
         print(f"ibsym {args.command}: oracle mismatch: {exc}", file=sys.stderr)

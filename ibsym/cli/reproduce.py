@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+from ibsym.core.errors import InputError
+
 EPILOG = """examples:
   ibsym reproduce                       # everything, into ./ibsym-out
   ibsym reproduce barrett_dherin_2021_igr --out /tmp/igr
@@ -38,7 +40,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ibsym.reproduce import find_derivations, reproduce
-    directory = Path(args.derivations) if args.derivations else None
+    for option, value in (("--out", args.out), ("--derivations", args.derivations)):
+        if value is not None and not value.strip():
+            raise InputError(f"{option} needs a folder name (got an empty one)")
+    directory = Path(args.derivations) if args.derivations is not None else None
+    if directory is not None and not find_derivations(directory):
+        raise InputError(f"no derivation scripts in {args.derivations[:80]} (files with "
+                         "IBSYM_DERIVATION = True at module level)")
     if args.list:
         for name in find_derivations(directory):
             print(name)

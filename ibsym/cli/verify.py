@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
               parse_assignments(args.init, [str(p) for p in loss.params], what="initial value").items()}
     steps = _steps(args.steps)
     T = parse_float(args.T, "--T", positive=True)
-    if args.plot:
+    if args.plot is not None:
         _check_plot_path(args.plot)
     from ibsym.numeric.verify import verify
     eq = modified_equation(opt, loss, order)
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if rep.warnings:
         for w in rep.warnings:
             print(f"ibsym verify: warning: {w}", file=sys.stderr)
-    if args.plot:
+    if args.plot is not None:
         from ibsym.plots import save_figure
         from ibsym.plots.orders import error_orders
         save_figure(error_orders(rep), args.plot, dpi=120)       # atomic: never a truncated file
