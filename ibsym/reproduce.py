@@ -32,7 +32,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ibsym.core.errors import InputError, OracleMismatch
+from ibsym.core.budget import Budget
+from ibsym.core.errors import BudgetExceeded, InputError, OracleMismatch
 from ibsym.core.export import compile_latex, pdflatex_available
 from ibsym.core.files import atomic_write_text
 from ibsym.core.progress import Progress
@@ -224,8 +225,13 @@ def _remove_leftovers(out: Path) -> None:
 
 
 def reproduce(names: Sequence[str] = (), out: str | Path = "ibsym-out", *, quick: bool = False,
-              directory: Path | None = None, progress: bool = True) -> dict[str, Any]:
+              directory: Path | None = None, progress: bool = True,
+              budget: Any = None) -> dict[str, Any]:
     """Run derivations and write their outputs plus ``report.md`` / ``report.pdf``.
+
+    ``budget`` (a :class:`~ibsym.core.budget.Budget` or seconds; default unbounded) is
+    checked before each derivation; past it :class:`~ibsym.core.errors.BudgetExceeded`
+    stops the run (no report is written for a partial run).
 
     Only scripts marked ``IBSYM_DERIVATION = True`` run (see :func:`find_derivations`); they
     are Python code and run with the caller's rights.
@@ -254,17 +260,19 @@ def reproduce(names: Sequence[str] = (), out: str | Path = "ibsym-out", *, quick
                          f"{', '.join(available)}")
     out = _prepare_out(Path(out))
     with _locked(out):
-        return _run(chosen, available, out, quick=quick, progress=progress)
+        return _run(chosen, available, out, quick=quick, progress=progress,
+                    budget=Budget.coerce(budget, advice="run fewer derivations or --quick"))
 
 
 def _run(chosen: list[str], available: dict[str, Path], out: Path, *, quick: bool,
-         progress: bool) -> dict[str, Any]:
+         progress: bool, budget: Budget) -> dict[str, Any]:
     for f in _REPORT_FILES:  # a report of an earlier run must not describe this one
         (out / f).unlink(missing_ok=True)
     _remove_leftovers(out)
     results: list[dict[str, Any]] = []
     with Progress("reproduce", total=len(chosen), enabled=progress) as prog:
         for name in chosen:
+            budget.check(f"before derivation {name}")
             sub = out / name
             sub.mkdir(parents=True, exist_ok=True)
             t0 = time.perf_counter()
@@ -276,7 +284,7 @@ def _run(chosen: list[str], available: dict[str, Path], out: Path, *, quick: boo
                 entry["status"] = "ok"
             except OracleMismatch as exc:
                 entry.update({"status": "mismatch", "message": str(exc)})
-            except KeyboardInterrupt:
+            except (KeyboardInterrupt, BudgetExceeded):
                 raise
             except Exception as exc:  # a failing script is reported, the others still run
                 entry.update({"status": "error", "message": f"{type(exc).__name__}: {exc}",

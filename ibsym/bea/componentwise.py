@@ -437,7 +437,8 @@ class ComponentwiseEquation(Result):
 
 def componentwise_equation(optimizer: str | Optimizer, order: int = 1, *,
                            hyper: dict[str, Any] | None = None,
-                           budget_seconds: float | None = 300.0) -> ComponentwiseEquation:
+                           budget_seconds: float | None = 300.0,
+                           budget: Any = None) -> ComponentwiseEquation:
     """The modified equation of a coordinate-wise optimizer for a generic loss, in index
     notation (see the module docstring).
 
@@ -448,6 +449,11 @@ def componentwise_equation(optimizer: str | Optimizer, order: int = 1, *,
         Highest power of h.
     hyper : dict, optional
         Hyper-parameter values (others symbolic).
+    budget_seconds : float, optional
+        Time budget of the derivation (None: unbounded).
+    budget : Budget, optional
+        A :class:`~ibsym.core.budget.Budget` shared with the rest of a computation
+        (overrides ``budget_seconds``).
 
     Examples
     --------
@@ -458,7 +464,7 @@ def componentwise_equation(optimizer: str | Optimizer, order: int = 1, *,
     opt = get_optimizer(optimizer, **(hyper or {}))
     d = order + 2
     loss = coordinate_loss(d)
-    eq = modified_equation(opt, loss, order, budget_seconds=budget_seconds)
+    eq = modified_equation(opt, loss, order, budget_seconds=budget_seconds, budget=budget)
     relabel = _Relabel(eq._algebra.ring, d)
     terms = tuple(tuple(_recover(F[0], relabel, d)) for F in eq._raw)
     one = _one_norm_form(list(terms[1])) if order >= 1 and "eps" in opt.hyper else None

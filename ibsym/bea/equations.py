@@ -32,7 +32,7 @@ from typing import Any
 
 import sympy as sp
 
-from ibsym.core.errors import InputError
+from ibsym.core.errors import BudgetExceeded, InputError
 from ibsym.core.export import latex_document
 from ibsym.core.losses import Loss
 from ibsym.core.values import as_number, to_sympy
@@ -253,23 +253,31 @@ class ModifiedEquation(Result):
         return out
 
     # -- gradient structure ---------------------------------------------------------------
-    @cached_property
-    def _analysis(self) -> tuple:
-        from ibsym.bea.potentials import analyse_gradient_structure
-        return analyse_gradient_structure(self)
+    def gradient_analysis(self, *, budget: Any = None, potentials: bool = False,
+                          strict: bool = False) -> tuple:
+        """Per order j: is F_j a gradient field (see :mod:`ibsym.bea.potentials`).
 
-    def gradient_analysis(self) -> tuple:
-        """Per order j: is F_j a gradient field, and its potential (see :mod:`ibsym.bea.potentials`)."""
-        return self._analysis
+        The test is exact and cheap (Jacobian symmetry in the ring of the terms; tree
+        potentials for generic results); potentials of concrete fields only with
+        ``potentials=True`` (or through :meth:`modified_loss`).  ``budget`` (a
+        :class:`~ibsym.core.budget.Budget` or seconds) bounds it: orders not decided in
+        time come back as "undecided within budget" (``strict=True``: raise).
+        Decided orders are cached.
+        """
+        from ibsym.bea.potentials import analyse_gradient_structure
+        return analyse_gradient_structure(self, budget=budget, potentials=potentials,
+                                          strict=strict)
 
     def is_gradient_field(self, j: int) -> bool | None:
         """Whether F_j = −∇Φ_j for some scalar Φ_j (None if undecided)."""
-        return self._analysis[j].is_gradient
+        from ibsym.bea.potentials import analyse_gradient_structure
+        return analyse_gradient_structure(self, orders=[j])[0].is_gradient
 
-    def modified_loss(self) -> Any:
-        """L̃ = L + h Φ_1 + … as far as the corrections are gradient fields."""
+    def modified_loss(self, *, budget: Any = None, strict: bool = False) -> Any:
+        """L̃ = L + h Φ_1 + … as far as the corrections are gradient fields (see
+        :func:`ibsym.bea.potentials.modified_loss`)."""
         from ibsym.bea.potentials import modified_loss
-        return modified_loss(self)
+        return modified_loss(self, budget=budget, strict=strict)
 
     # -- printing -------------------------------------------------------------------------
     def readable_terms(self) -> tuple:
@@ -280,6 +288,12 @@ class ModifiedEquation(Result):
     def _readable_terms(self) -> tuple:
         if self.is_generic:
             return self.terms
+        R = getattr(self._algebra, "ring", None)
+        if (R is not None and R.is_polynomial and R.ring.domain.is_QQ
+                and len(self._raw) == len(self.terms)):
+            known = _known_factors(self._raw[0])
+            return tuple(sp.Matrix([_readable_polynomial(R, p, known) for p in F])
+                         for F in self._raw)
         return tuple(sp.Matrix([_readable(x) for x in F]) for F in self.terms)
 
     def __repr__(self) -> str:
@@ -395,8 +409,11 @@ class ModifiedEquation(Result):
         """Jupyter: the equation with its F_j, long components cut with … (see :meth:`latex`)."""
         return "$\\displaystyle " + self.latex(max_terms=self.REPR_TERMS) + "$"
 
-    def latex_document(self, title: str | None = None) -> str:
-        """A standalone LaTeX document (compiles with pdflatex)."""
+    def latex_document(self, title: str | None = None, *, budget: Any = None) -> str:
+        """A standalone LaTeX document (compiles with pdflatex).
+
+        ``budget`` bounds the gradient analysis and the modified loss it reports (see
+        :meth:`gradient_analysis`)."""
         title = title or f"Modified equation of {self.optimizer.name} to order {self.order}"
         sections: list[tuple[str, Any]] = [
             ("Update rule", self.optimizer.rule_latex or r"\text{(see documentation)}"),
@@ -411,11 +428,12 @@ class ModifiedEquation(Result):
             sections.append(("Slow manifold of the optimizer state",
                              [self.manifold_latex(f) for f, _ in self.slow_manifold]))
         try:
-            ml = self.modified_loss()
+            ml = self.modified_loss(budget=budget)
             sections.append(("Modified loss", ml.to_latex()))
-        except InputError:
+        except (InputError, BudgetExceeded):
             pass
-        notes = [a.text for a in self.gradient_analysis()] if self.order >= 1 else []
+        notes = ([a.text for a in self.gradient_analysis(budget=budget)]
+                 if self.order >= 1 else [])
         if self.shift_note:
             notes.append(self.shift_note)
         if self.verification is not None:
@@ -457,6 +475,15 @@ class ModifiedEquation(Result):
             return None
         return v.to_dict() if self.is_generic else [str(x) for x in v]
 
+    def to_dict(self, *, budget: Any = None) -> dict[str, Any]:
+        """JSON-ready dictionary (see :class:`~ibsym.core.results.Result`); ``budget``
+        bounds the gradient analysis it includes (see :meth:`gradient_analysis`)."""
+        self.__dict__["_dict_budget"] = budget
+        try:
+            return super().to_dict()
+        finally:
+            self.__dict__.pop("_dict_budget", None)
+
     def to_dict_body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
             "optimizer": self.optimizer.name,
@@ -483,11 +510,56 @@ class ModifiedEquation(Result):
         body["state"] = list(self.optimizer.state_names)
         body["steps_per_update"] = self.tau
         body["slow_manifold"] = {f: [self._vec_json(m) for m in ms] for f, ms in self.slow_manifold}
-        body["gradient_analysis"] = [a.to_dict() for a in self.gradient_analysis()]
+        body["gradient_analysis"] = [
+            a.to_dict() for a in self.gradient_analysis(budget=self.__dict__.get("_dict_budget"))]
         body["verified"] = self.verified
         body["verification_status"] = self.verification_status
         body["verification"] = None if self.verification is None else self.verification.to_dict()
         return body
+
+
+def _known_factors(F0: Sequence[Any]) -> list[Any]:
+    """Irreducible factors of the leading field's components (ring elements): they recur
+    in every correction (F_j vanishes where ∇L does)."""
+    out: list[Any] = []
+    for p in F0:
+        if p:
+            for f, _ in p.factor_list()[1]:
+                if not f.is_ground and f not in out:
+                    out.append(f)
+    return out
+
+
+def _readable_polynomial(R: Any, p: Any, known: Sequence[Any], full: int = 16) -> sp.Expr:
+    """A polynomial term factored for reading, computed in its ring (no SymPy round trip).
+
+    The known factors are divided out exactly; the cofactor is factored completely when
+    it has at most ``full`` terms (or one variable) and otherwise kept expanded and
+    primitive -- multivariate factorization of large cofactors costs seconds per term
+    at order 8 and rarely splits them further."""
+    from sympy.core.mul import _keep_coeff
+    if not p:
+        return sp.Integer(0)
+    parts = []
+    for f in known:
+        k = 0
+        while True:
+            quo, rem = p.div(f)
+            if rem:
+                break
+            p, k = quo, k + 1
+        if k:
+            parts.append((f, k))
+    if len(p) <= full or R.ring.ngens == 1:
+        content, facs = p.factor_list()
+        parts.extend(facs)
+    else:
+        content, p = p.primitive()
+        if p.LC < 0:
+            content, p = -content, -p
+        parts.append((p, 1))
+    return _keep_coeff(R.ring.domain.to_sympy(content),
+                       sp.Mul(*[R.to_sympy(f) ** k for f, k in parts]))
 
 
 def _readable(x: sp.Expr) -> sp.Expr:

@@ -58,6 +58,7 @@ from collections.abc import Sequence
 
 from ibsym.bea.algebras import Algebra, ConcreteAlgebra, GenericAlgebra, NeedAtoms
 from ibsym.bea.equations import ModifiedEquation
+from ibsym.core.budget import Budget
 from ibsym.core.errors import BudgetExceeded, InputError
 from ibsym.core.losses import Loss
 from ibsym.bea.optimizers import Optimizer, get_optimizer
@@ -128,16 +129,14 @@ def trace_update(optimizer: Optimizer, alg: Algebra, order: int,
 
 
 class _Budget:
-    def __init__(self, seconds: float | None, max_terms: int | None, alg: Algebra):
-        self.t0 = time.process_time()
-        self.seconds, self.max_terms, self.alg = seconds, max_terms, alg
+    """The derivation's checkpoints: the command's time budget plus a size budget."""
 
-    def check(self, where: str, value: Any) -> None:
-        if self.seconds is not None and time.process_time() - self.t0 > self.seconds:
-            raise BudgetExceeded(
-                f"derivation exceeded its time budget of {self.seconds:g} s while computing "
-                f"{where}; lower --order, simplify the loss, or raise the budget")
-        if self.max_terms is not None:
+    def __init__(self, budget: Budget, max_terms: int | None, alg: Algebra):
+        self.budget, self.max_terms, self.alg = budget, max_terms, alg
+
+    def check(self, where: str, value: Any = None) -> None:
+        self.budget.check(f"deriving {where}")
+        if self.max_terms is not None and value is not None:
             n = _size(value)
             if n > self.max_terms:
                 raise BudgetExceeded(
@@ -373,6 +372,8 @@ def solve_with_state(optimizer: Optimizer, alg: Algebra, order: int,
     flow = _LieSeries(alg, F, F, budget)
     mflow = {f: _LieSeries(alg, F, M[f], budget) for f in names}
     for j in range(order + 1):
+        if budget is not None:
+            budget.check(f"the update traced on the slow manifold to h^{j + 1}")
         D, W = _call_update(optimizer, alg, {f: M[f][: j + 1] for f in names}, j + 1)
         if j == 0 and not alg.is_zero(D[0]):
             raise InputError(f"the update of '{optimizer.name}' moves θ by an O(1) amount at "
@@ -404,7 +405,8 @@ def solve_with_state(optimizer: Optimizer, alg: Algebra, order: int,
 
 def modified_equation(optimizer: str | Optimizer, loss: Loss | None = None, order: int = 1, *,
                       hyper: dict[str, Any] | None = None, budget_seconds: float | None = 120.0,
-                      max_terms: int | None = 2_000_000) -> ModifiedEquation:
+                      max_terms: int | None = 2_000_000,
+                      budget: Budget | None = None) -> ModifiedEquation:
     """Derive the modified equation of an optimizer to order ``order`` in h.
 
     Parameters
@@ -419,9 +421,13 @@ def modified_equation(optimizer: str | Optimizer, loss: Loss | None = None, orde
     hyper : dict, optional
         Hyper-parameter values; the others stay symbolic.
     budget_seconds : float, optional
-        CPU-time budget; :class:`~ibsym.core.errors.BudgetExceeded` beyond it.
+        Time budget in (wall-clock) seconds; :class:`~ibsym.core.errors.BudgetExceeded`
+        beyond it.  ``None``: unbounded.
     max_terms : int, optional
         Size budget (total polynomial terms of one intermediate field).
+    budget : Budget, optional
+        A :class:`~ibsym.core.budget.Budget` shared with the rest of a computation
+        (the command line passes one through every phase); overrides ``budget_seconds``.
 
     Returns
     -------
@@ -438,19 +444,25 @@ def modified_equation(optimizer: str | Optimizer, loss: Loss | None = None, orde
     opt = get_optimizer(optimizer, **(hyper or {}))
     t0 = time.process_time()
     alg = make_algebra(loss, opt, order)
-    budget = _Budget(budget_seconds, max_terms, alg)
+    if budget is None:
+        budget = Budget(budget_seconds, advice="lower the order, simplify the loss or raise "
+                                               "the budget")
+    checks = _Budget(budget, max_terms, alg)
     for _ in range(64):
+        checks.check("the traced update")
         try:
             if opt.state_names:
-                F, M, structure = solve_with_state(opt, alg, order, budget)
+                F, M, structure = solve_with_state(opt, alg, order, checks)
             else:
                 D = trace_update(opt, alg, order + 1)
-                F = solve_modified_field(alg, D, order, budget, tau=opt.tau(alg.batches))
+                checks.check("the modified field from the traced update")
+                F = solve_modified_field(alg, D, order, checks, tau=opt.tau(alg.batches))
                 M, structure = {}, None
             break
         except NeedAtoms as need:
             # a coordinate-wise root or reciprocal (e.g. √(∂_jL² + ε)): extend the ring, restart
             alg = alg.extended(need.atoms)
+            checks = _Budget(budget, max_terms, alg)
     else:  # pragma: no cover - each restart adds atoms, the closure is finite
         raise BudgetExceeded("too many coordinate-wise atoms were requested")
     seconds = time.process_time() - t0

@@ -238,7 +238,7 @@ def _check_real_at(eq: Any, terms: Any, th0: np.ndarray) -> None:
 def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
            steps: Sequence[float] = (0.04, 0.02, 0.01, 0.005), orders: Sequence[int] | None = None,
            *, progress: bool = False, window: float = 0.5, shift: bool = True,
-           max_iterations: int = MAX_ITERATIONS) -> VerifyReport:
+           max_iterations: int = MAX_ITERATIONS, budget: Any = None) -> VerifyReport:
     """Fit the global error order of each truncation of a modified equation.
 
     Parameters
@@ -265,6 +265,11 @@ def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
     max_iterations : int
         Refuse (before any work) a ladder whose optimizer steps, T/h summed over the
         step sizes, exceed this (default :data:`MAX_ITERATIONS`).
+    budget : Budget or float, optional
+        Time budget (a :class:`~ibsym.core.budget.Budget` shared with the derivation, or
+        seconds), checked between the phases: compilation, each run of the optimizer,
+        the pilot and the final integration; :class:`~ibsym.core.errors.BudgetExceeded`
+        past it.  Default unbounded.
 
     Returns
     -------
@@ -301,8 +306,12 @@ def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
                              + "; choose steps with T/h an integer"
                              + (f" multiple of {tau}" if tau > 1 else ""))
         nsteps.append(int(round(n)))
+    from ibsym.core.budget import Budget
+    budget = Budget.coerce(budget, advice="lower the order, use fewer or larger steps or a "
+                                          "shorter horizon")
     th0 = _theta0_vector(eq, theta0)
     opt = eq.optimizer
+    budget.check("compiling the modified field")
     d = eq.loss.dim
     grad = compile_gradient(eq.loss)
     terms = compile_terms(eq)
@@ -310,11 +319,13 @@ def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
     # where the modified flow starts: θ_0 + Σ_j h^j s_j (s_j from the transient; 0 for GD)
     shift_coeffs = initial_shift(eq, th0) if shift else np.zeros((eq.order + 1, d))
     warnings = regime_warnings(eq, th0, steps, terms)
+    budget.check("computing the initial value of the modified flow")
 
     outcomes: list[dict] = []
     iterates: dict[int, np.ndarray] = {}
     with Progress("verify", total=len(steps) + 2, enabled=progress) as prog:
         for s, (h, n) in enumerate(zip(steps, nsteps)):
+            budget.check(f"running the optimizer at h={h:g} ({n} steps)")
             try:
                 iterates[s] = iterate(opt, eq.loss, th0, h, n, grad=grad)
                 outcomes.append({"h": h, "status": "ok", "message": ""})
@@ -353,8 +364,10 @@ def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
                     err[orders.index(k), s] = float(np.max(e))
                 return err
 
+            budget.check("integrating the modified flows (pilot)")
             pilot_err = run(pilot)
             prog.update("pilot flows")
+            budget.check("integrating the modified flows")
             finite = pilot_err[np.isfinite(pilot_err)]
             smallest = float(np.min(finite)) if finite.size else 1e-6
             rtol = float(np.clip(1e-3 * smallest, 1e-13, 1e-8))
