@@ -5,8 +5,12 @@ One subcommand per module of this package (``derive``, ``verify``,
 parser and sets ``handler=run``, and ``run(args) -> int``.  The command line
 holds no logic the Python API lacks: it parses, calls the public API, formats.
 
+Every subcommand takes ``--budget SECONDS`` (one :class:`~ibsym.core.budget.Budget` per run,
+passed to every phase, with a real-time backstop).
+
 Exit status: 0 success/agreement, 1 verification or oracle failure, 2 bad input
-(one line on stderr, nothing written), 130 interrupted, 141 output pipe closed
+(one line on stderr, nothing written) or time budget exceeded (one line saying what to
+try), 130 interrupted, 141 output pipe closed
 (``ibsym ... | head``: the command stops quietly).
 """
 from __future__ import annotations
@@ -18,7 +22,7 @@ import sys
 import typing
 from collections.abc import Sequence
 
-from ibsym.core.errors import IbsymError, InputError, OracleMismatch
+from ibsym.core.errors import BudgetExceeded, IbsymError, InputError, OracleMismatch
 
 __all__ = ["main", "COMMANDS", "build_parser"]
 
@@ -64,8 +68,9 @@ def _one_line(message: object) -> str:
     return "; ".join(part.strip() for part in str(message).splitlines() if part.strip())
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level argument parser with every subcommand registered."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The top-level argument parser with every subcommand registered (or only the
+    subcommand ``only``: running one command imports only its module)."""
     from ibsym import __version__
     parser = _Parser(
         prog="ibsym",
@@ -74,10 +79,21 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"ibsym {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (only,):
         module = importlib.import_module(f"{__name__}.{name}")
+        before = set(sub.choices)
         module.register(sub)
+        for added in set(sub.choices) - before:   # --budget on every subcommand
+            _add_budget(sub.choices[added], module)
     return parser
+
+
+def _add_budget(p: argparse.ArgumentParser, module: object) -> None:
+    """``--budget SECONDS`` (module defaults ``BUDGET_SECONDS``, ``BUDGET_ADVICE``)."""
+    from ibsym.cli._budget import add_budget_argument
+    if not any("--budget" in a.option_strings for a in p._actions):
+        add_budget_argument(p, default=getattr(module, "BUDGET_SECONDS", 120.0))
+    p.set_defaults(budget_advice=getattr(module, "BUDGET_ADVICE", "simplify the input"))
 
 
 
@@ -88,9 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if bad is not None:  # only possible in-process; the OS never passes NUL in argv
         print(f"ibsym: error: NUL character in argument {bad[:40]!r}", file=sys.stderr)
         return 2
-    parser = build_parser()
+    parser = build_parser(words[0] if words and words[0] in COMMANDS else None) if set(words) & set(COMMANDS) else importlib.import_module(f"{__name__}._help").toplevel_parser()  # no command named: summaries only, nothing heavy imported
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(words)
     except SystemExit as exc:  # argparse: --help (0) or usage error (2)
         try:
             sys.stdout.flush()
@@ -104,11 +120,19 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     try:
-        code = int(args.handler(args))
+        from ibsym.cli._budget import budget_from_args
+        budget = budget_from_args(args, getattr(args, "budget_advice", "simplify the input"))
+        budget.where = f"running 'ibsym {args.command}'"
+        args.budget_obj = budget           # the run's one budget, passed to every phase
+        with budget.enforce():
+            code = int(args.handler(args))
         sys.stdout.flush()
         return code
     except BrokenPipeError:
         return _broken_pipe()
+    except BudgetExceeded as exc:
+        print(f"ibsym {args.command}: {_one_line(exc)}", file=sys.stderr)
+        return 2
     except InputError as exc:
         print(f"ibsym {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2

@@ -6,7 +6,8 @@ import json
 import sys
 
 from ibsym.bea.procedure import modified_equation
-from ibsym.core.errors import InputError
+from ibsym.cli._budget import budget_from_args
+from ibsym.core.errors import BudgetExceeded, InputError
 from ibsym.core.parsing import parse_assignments, parse_number
 from ibsym.cli._common import (add_problem_arguments, check_order, loss_from_args, optimizer_from_args,
                       optimizer_help)
@@ -39,91 +40,106 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --format latex: a complete document for pdflatex")
     p.add_argument("--at", metavar="POINT", help='evaluate the terms at a point, e.g. "a=0.5,b=2"')
     p.add_argument("--h", metavar="H", help="step size for the summed field (with --at)")
-    p.add_argument("--budget", type=float, default=120.0, metavar="SECONDS",
-                   help="CPU-time budget of the derivation (default 120)")
     p.set_defaults(handler=run)
 
 
+#: ``--budget`` default (seconds) and what to try when it runs out (see ``ibsym.cli``).
+BUDGET_SECONDS = 120.0
+BUDGET_ADVICE = "lower --order or simplify the loss"
+
+
 def run(args: argparse.Namespace) -> int:
+    budget = getattr(args, "budget_obj", None) or budget_from_args(args, BUDGET_ADVICE)
     order = check_order(args.order)
     loss = loss_from_args(args)
     opt = optimizer_from_args(args)
     if args.h is not None and args.at is None:
         raise InputError("--h is used with --at (the point where the field is evaluated)")
-    if loss is None and _needs_coordinates(opt):
-        return _run_componentwise(args, opt, order)
-    eq = modified_equation(opt, loss, order, budget_seconds=args.budget)
-    values = None
+    at = None
     if args.at is not None:
         if loss is None:
             raise InputError("--at needs a concrete loss (--loss and --params)")
         at = parse_assignments(args.at, [str(p) for p in loss.params], what="parameter")
-        values = eq.evaluate(at, parse_number(args.h) if args.h is not None else None)
+    h = parse_number(args.h) if args.h is not None else None
+    if loss is None and _needs_coordinates(opt, budget):
+        return _run_componentwise(args, opt, order, budget)
+    eq = modified_equation(opt, loss, order, budget=budget)
+    values = None
+    if at is not None:
+        budget.check("evaluating the terms at --at")
+        values = eq.evaluate(at, h)
+    # optional analysis: the exact gradient test per order, and the modified loss, each
+    # under a share of what is left; orders not decided in time say so
+    checks = eq.gradient_analysis(budget=budget.share(0.5))
+    ml, ml_note = _modified_loss(eq, budget.share(0.5))
+    budget.check("formatting the output")
     if args.format == "json":
-        data = eq.to_dict()
+        data = eq.to_dict(budget=budget.share(0.0))
         if values is not None:
             data.update(values)
-        data["modified_loss"] = _modified_loss_dict(eq)
-        json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        data["modified_loss"] = None if ml is None else ml.to_dict()
+        if ml_note:
+            data["modified_loss_note"] = ml_note
+        out = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     elif args.format == "latex":
         if args.standalone:
-            sys.stdout.write(eq.latex_document())
+            out = eq.latex_document(budget=budget.share(0.0))
         else:
             lines = [eq.to_latex()]
             if not eq.is_generic:
                 lines += [eq.term_latex(j) for j in range(eq.order + 1)]
-            ml = _modified_loss(eq)
             if ml is not None:
                 lines.append(ml.to_latex())
-            sys.stdout.write("\n".join(lines) + "\n")
+            out = "\n".join(lines) + "\n"
     else:
-        print(eq)
-        ml = _modified_loss(eq)
+        lines = [str(eq)]
         if ml is not None:
-            print(ml)
-        for a in eq.gradient_analysis():
-            print(" ", a.text)
+            lines.append(str(ml))
+        elif ml_note:
+            lines.append(ml_note)
+        lines += ["  " + a.text for a in checks]
         if values is not None:
-            for j, v in enumerate(values["terms"]):
-                print(f"  F_{j}({args.at}) = {v}")
+            lines += [f"  F_{j}({args.at}) = {v}" for j, v in enumerate(values["terms"])]
             if "field" in values:
-                print(f"  field(h={values['h']:g}) = {values['field']}")
+                lines.append(f"  field(h={values['h']:g}) = {values['field']}")
+        out = "\n".join(lines) + "\n"
+    budget.check("writing the output")
+    sys.stdout.write(out)
     return 0
 
 
-def _needs_coordinates(opt) -> bool:
+def _needs_coordinates(opt, budget) -> bool:
     """True when the update uses coordinate-wise operations (Adam, RMSProp, ...)."""
     try:
-        modified_equation(opt, None, 0)
+        modified_equation(opt, None, 0, budget=budget)
     except InputError as exc:
         return "needs coordinates" in str(exc)
     return False
 
 
-def _run_componentwise(args: argparse.Namespace, opt, order: int) -> int:
+def _run_componentwise(args: argparse.Namespace, opt, order: int, budget) -> int:
     """Generic result of a coordinate-wise optimizer: index notation (component j)."""
     from ibsym.bea.componentwise import componentwise_equation
     if args.at is not None:
         raise InputError("--at needs a concrete loss (--loss and --params)")
-    ce = componentwise_equation(opt, order, budget_seconds=args.budget)
+    ce = componentwise_equation(opt, order, budget=budget)
+    budget.check("formatting the output")
     if args.format == "json":
-        json.dump(ce.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        out = json.dumps(ce.to_dict(), indent=2, ensure_ascii=False) + "\n"
     elif args.format == "latex":
-        sys.stdout.write((ce.latex_document() if args.standalone else ce.to_latex()) + "\n")
+        out = (ce.latex_document() if args.standalone else ce.to_latex()) + "\n"
     else:
-        print(ce)
+        out = str(ce) + "\n"
+    budget.check("writing the output")
+    sys.stdout.write(out)
     return 0
 
 
-def _modified_loss(eq):
+def _modified_loss(eq, budget) -> tuple:
+    """(ModifiedLoss or None, note): None when there is none or it is not found in time."""
     try:
-        return eq.modified_loss()
+        return eq.modified_loss(budget=budget), ""
     except InputError:
-        return None
-
-
-def _modified_loss_dict(eq):
-    ml = _modified_loss(eq)
-    return None if ml is None else ml.to_dict()
+        return None, ""
+    except BudgetExceeded as exc:
+        return None, f"modified loss: not computed within the budget ({exc})"

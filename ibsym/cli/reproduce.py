@@ -38,6 +38,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
+#: ``--budget`` default (seconds: every derivation, full size) and what to try past it.
+BUDGET_SECONDS = 3600.0
+BUDGET_ADVICE = "run fewer derivations (NAME ...) or --quick"
+
+
 def run(args: argparse.Namespace) -> int:
     from ibsym.reproduce import find_derivations, reproduce
     for option, value in (("--out", args.out), ("--derivations", args.derivations)):
@@ -51,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
         for name in find_derivations(directory):
             print(name)
         return 0
-    res = reproduce(args.names, args.out, quick=args.quick, directory=directory)
+    res = reproduce(args.names, args.out, quick=args.quick, directory=directory,
+                    budget=getattr(args, "budget_obj", None))
     json.dump({"ok": res["ok"], "report": res["report"], "pdf": res["pdf"],
                "results": [{k: r.get(k) for k in ("name", "status", "seconds", "message")}
                            for r in res["results"]]}, sys.stdout, indent=2)

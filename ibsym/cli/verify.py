@@ -45,6 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
+#: ``--budget`` default (seconds) and what to try when it runs out (see ``ibsym.cli``).
+BUDGET_SECONDS = 120.0
+BUDGET_ADVICE = "lower --order, use fewer or larger --steps or a shorter --T"
+
+
 def run(args: argparse.Namespace) -> int:
     order = check_order(args.order)
     loss = loss_from_args(args, required=True)
@@ -56,8 +61,10 @@ def run(args: argparse.Namespace) -> int:
     if args.plot is not None:
         _check_plot_path(args.plot)
     from ibsym.numeric.verify import verify
-    eq = modified_equation(opt, loss, order)
-    rep = verify(eq, theta0, T=T, steps=steps, progress=not args.json)
+    budget = args.budget_obj
+    eq = modified_equation(opt, loss, order, budget=budget)
+    rep = verify(eq, theta0, T=T, steps=steps, progress=not args.json, budget=budget)
+    budget.check("writing the report")
     if rep.warnings:
         for w in rep.warnings:
             print(f"ibsym verify: warning: {w}", file=sys.stderr)

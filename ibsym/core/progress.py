@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Any
 
 __all__ = ["Progress"]
+
+_STDERR: Any = object()   # default stream: whatever sys.stderr is when a meter is created
 
 
 class Progress:
@@ -28,11 +30,14 @@ class Progress:
     total : int, optional
         Number of expected updates.
     stream : file-like, optional
-        Default ``sys.stderr``; ``None`` disables output.
+        Default: ``sys.stderr`` as it is when the meter is created; ``None`` disables
+        output.
     """
 
-    def __init__(self, label: str, total: int | None = None, stream: TextIO | None = sys.stderr,
+    def __init__(self, label: str, total: int | None = None, stream: Any = _STDERR,
                  enabled: bool = True):
+        if stream is _STDERR:   # looked up now: sys.stderr may have been replaced since import
+            stream = sys.stderr
         self.label, self.total, self.stream = label, total, stream if enabled else None
         self.count = 0
         self.t0 = time.perf_counter()

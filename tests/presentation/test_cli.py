@@ -87,4 +87,4 @@ def test_divergence_exits_1_with_threshold(capsys):
 def test_derivation_budget(capsys):
     code, _, err = run(capsys, "derive", "gd", "--order", "8", "--loss",
                        "log(cosh(a*b-1)) + sin(a)*exp(b)", "--params", "a b", "--budget", "0.5")
-    assert code == 1 and "time budget" in err
+    assert code == 2 and "time budget" in err and "raise --budget" in err
