@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -50,7 +50,8 @@ from ibsym.numeric.kernels import compile_gradient, compile_terms, integrate_bat
 from ibsym.core.progress import Progress
 from ibsym.core.results import Result
 
-__all__ = ["verify", "VerifyReport", "fit_order"]
+__all__ = ["verify", "VerifyReport", "fit_order", "auto_steps", "AUTO_ERROR_FLOOR",
+           "AUTO_REGIME_FRACTION"]
 
 SLOPE_TOLERANCE = 0.15
 #: Most optimizer steps (T/h summed over the ladder) one verification may run: about ten
@@ -236,10 +237,19 @@ def _check_real_at(eq: Any, terms: Any, th0: np.ndarray) -> None:
 
 
 def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
-           steps: Sequence[float] = (0.04, 0.02, 0.01, 0.005), orders: Sequence[int] | None = None,
+           steps: Sequence[float] | None = None, orders: Sequence[int] | None = None,
            *, progress: bool = False, window: float = 0.5, shift: bool = True,
            max_iterations: int = MAX_ITERATIONS, budget: Any = None) -> VerifyReport:
     """Fit the global error order of each truncation of a modified equation.
+
+    Without ``steps`` the ladder is chosen (:func:`auto_steps`): from the predicted error
+    constants and the float64 floor, every requested order gets at least three step sizes
+    whose errors lie above the floor, all inside the asymptotic regime; if the prediction
+    misses, the constants measured in that run choose the ladder of a second run.  The
+    report's notes say which ladder was used and why.  A given ladder on which an order
+    has fewer than three errors above the floor (fewer than ``len(steps)`` when only two
+    steps are given) reports that order's slope as not measurable (``None``, a warning)
+    rather than fitting the round-off.
 
     Parameters
     ----------
@@ -250,8 +260,8 @@ def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
         initial shift).
     T : float
         Horizon; step sizes must divide it (T/h an integer up to 1e-9).
-    steps : sequence of float
-        Step-size ladder.
+    steps : sequence of float, optional
+        Step-size ladder (default: chosen automatically, see above).
     orders : sequence of int, optional
         Truncation orders to test (default 0..eq.order).
     progress : bool
@@ -275,6 +285,158 @@ def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
     -------
     VerifyReport
     """
+    kw = dict(progress=progress, window=window, shift=shift, max_iterations=max_iterations,
+              budget=budget)
+    if steps is not None:
+        return _verify_ladder(eq, theta0, T, steps, orders, **kw)
+    if eq.is_generic:
+        raise InputError("verification needs a concrete loss (give --loss and --params)")
+    ladder, why = auto_steps(eq, theta0, T, orders, max_iterations=max_iterations)
+    rep = _verify_ladder(eq, theta0, T, ladder, orders, **kw)
+    if any(sl is None for sl in rep.slopes):
+        # the predicted constants missed: choose again from the measured ones
+        measured = _measured_constants(rep)
+        again, why2 = auto_steps(eq, theta0, T, orders, max_iterations=max_iterations,
+                                 constants=measured)
+        if tuple(again) != tuple(ladder):
+            rep = _verify_ladder(eq, theta0, T, again, orders, **kw)
+            why = why2 + " (second run: the constants measured on the first ladder " \
+                f"{[float(f'{h:.4g}') for h in ladder]})"
+    return replace(rep, notes=(f"step ladder chosen automatically: {why}",) + rep.notes)
+
+
+#: the smallest error the automatic ladder relies on (relative to max(1, ‖θ_0‖)): ~100x
+#: above the float64 round-off of the iterates and flows (~1e-12) and the fit floor
+AUTO_ERROR_FLOOR = 1e-10
+#: the automatic ladder's largest step, as a fraction of the edge of the asymptotic regime
+AUTO_REGIME_FRACTION = 0.6
+
+
+def auto_steps(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
+               orders: Sequence[int] | None = None, *, max_iterations: int = MAX_ITERATIONS,
+               constants: Mapping[int, float] | None = None) -> tuple[list[float], str]:
+    """A step ladder on which every requested order's error slope is measurable.
+
+    The error of the flow truncated after h^k is predicted as C_k h^(k+1) with
+    C_k ≈ T ‖F_{k+1}(θ_0)‖ (the top order's F_{k+1}, not derived, extrapolated
+    geometrically from the last two), or taken from ``constants``.  No step exceeds
+    :data:`AUTO_REGIME_FRACTION` times the edge of the asymptotic regime (the bounds of
+    :func:`regime_warnings`: (h^j ‖F_j‖/‖F_0‖)^(1/j) < 0.4 and h < (1 − r)/2 for a state
+    map with decay rate r), nor T/4; the smallest is where the most demanding order's
+    error reaches :data:`AUTO_ERROR_FLOOR` · max(1, ‖θ_0‖) (or 1/8 of the largest).
+    Between them: four geometric steps with ratio ≤ 2 (three if the room is short), as
+    fine as the floor allows, each dividing T.
+
+    Returns
+    -------
+    (steps, explanation)
+
+    Raises
+    ------
+    InputError
+        When no float64 ladder exists: the error of an order stays under the floor for
+        every step inside the asymptotic regime.
+    """
+    T = float(T)
+    if not math.isfinite(T) or T <= 0:
+        raise InputError(f"the horizon T must be a positive finite number, got {T}")
+    th0 = _theta0_vector(eq, theta0)
+    orders = tuple(range(eq.order + 1)) if orders is None else tuple(int(k) for k in orders)
+    if not orders or any(k < 0 or k > eq.order for k in orders):
+        raise InputError(f"orders must lie in 0..{eq.order} (the derived order)")
+    terms = compile_terms(eq)
+    norms = np.linalg.norm(terms(th0[:, None])[:, :, 0], axis=1)
+    K = eq.order
+    h_hi, edge = _regime_limit(eq, norms)
+    h_hi = min(AUTO_REGIME_FRACTION * h_hi, T / 4)
+    nxt = norms[K] * (norms[K] / norms[K - 1]) if K >= 1 and norms[K - 1] > 0 else norms[K]
+    ext = list(norms[1:]) + [nxt]              # ext[k] ≈ ‖F_{k+1}‖
+    floor = AUTO_ERROR_FLOOR * max(1.0, float(np.linalg.norm(th0)))
+    lows: dict[int, float] = {}
+    consts: dict[int, float] = {}
+    for k in orders:
+        C = float((constants or {}).get(k, T * ext[k]))
+        if np.isfinite(C) and C > 0:
+            consts[k] = C
+            lows[k] = (floor / C) ** (1.0 / (k + 1))
+    k_hard = max(lows, key=lows.get) if lows else orders[-1]
+    h_lo = lows.get(k_hard, h_hi / 8)
+    room = h_hi / h_lo
+    if room < 1.25 ** 2:
+        big = consts.get(k_hard, 0.0) * h_hi ** (k_hard + 1)
+        raise InputError(
+            f"no float64 step ladder measures order {k_hard}: at the largest step inside the "
+            f"asymptotic regime, h = {h_hi:.3g} ({edge}), its error is predicted at {big:.1e}, "
+            f"too close to the floor {floor:.0e} for three points above it; verify lower "
+            "orders, or over a longer horizon T")
+    # as fine as the floor allows (closest to the asymptotic regime), ratio <= 2
+    npts = 4 if room >= 1.4 ** 3 else 3
+    q = min(2.0, room ** (1.0 / (npts - 1)))
+    h_top = min(h_hi, h_lo * q ** (npts - 1))
+    tau = eq.tau
+    ladder: list[float] = []
+    m_prev = 0
+    for i in range(npts):
+        m = max(int(math.ceil(T / (tau * h_top * q ** -i) - 1e-9)), m_prev + 1)
+        ladder.append(T / (tau * m))
+        m_prev = m
+    work = sum(T / h for h in ladder)
+    if work > max_iterations:
+        raise InputError(f"verify would run {work:,.0f} optimizer steps (T/h summed over the "
+                         f"{len(ladder)} step sizes of the automatic ladder "
+                         f"{[float(f'{h:.3g}') for h in ladder]}); the limit is "
+                         f"{max_iterations:,} -- choose a shorter horizon --T "
+                         "(Python: max_iterations=...)")
+    why = (f"h from {ladder[0]:.4g} (at most {AUTO_REGIME_FRACTION:g} x the edge of the "
+           f"asymptotic regime, {edge}) down to {ladder[-1]:.4g}, ratio {q:.3g}, so that order "
+           f"{k_hard} keeps its error above "
+           f"{floor:.0e} (predicted {('measured' if constants else 'from ‖F_j(θ_0)‖')} "
+           "constants)")
+    return ladder, why
+
+
+def _regime_limit(eq: Any, norms: np.ndarray) -> tuple[float, str]:
+    """The largest h the bounds of :func:`regime_warnings` allow, and which bound it is."""
+    lim, why = math.inf, "no bound"
+    if eq.order >= 1 and norms[0] > 0:
+        for j in range(1, eq.order + 1):
+            if norms[j] > 0:
+                hj = 0.4 * (norms[0] / norms[j]) ** (1.0 / j)
+                if hj < lim:
+                    lim, why = hj, f"(h^{j}‖F_{j}‖/‖F_0‖)^(1/{j}) = 0.4"
+    if eq.has_memory and eq._structure is not None:
+        A = eq._structure.A.xreplace(eq.substitute_hyper())
+        try:
+            r = max(abs(complex(v)) for v in A.evalf().eigenvals())
+        except (TypeError, ValueError):
+            r = None
+        if r is not None and 0.5 * (1 - r) < lim:
+            lim, why = 0.5 * (1 - r), f"h = (1 − r)/2, r = {r:.4g}"
+    if not math.isfinite(lim):
+        lim = 0.1
+    return lim, why
+
+
+def _measured_constants(rep: "VerifyReport") -> dict[int, float]:
+    """C_k = error / h^(k+1) from a report: the median over the errors above the floor;
+    for an order without one, the bound its largest error gives."""
+    out: dict[int, float] = {}
+    for k, errs in zip(rep.orders, rep.errors):
+        vals = [(h, e) for h, e in zip(rep.step_sizes, errs) if np.isfinite(e)]
+        good = [e / h ** (k + 1) for h, e in vals if e > rep.floor]
+        if good:
+            out[k] = float(np.median(good))
+        elif vals:
+            h, e = max(vals)
+            out[k] = float(e / h ** (k + 1))
+    return out
+
+
+def _verify_ladder(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float,
+                   steps: Sequence[float], orders: Sequence[int] | None, *,
+                   progress: bool, window: float, shift: bool, max_iterations: int,
+                   budget: Any) -> VerifyReport:
+    """:func:`verify` on a given ladder."""
     t_start = time.perf_counter()
     if eq.is_generic:
         raise InputError("verification needs a concrete loss (give --loss and --params)")
@@ -375,13 +537,24 @@ def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
             prog.update(f"flows rtol={rtol:.1e}")
         floor = 50 * rtol if np.isfinite(rtol) else 0.0
         slopes: list[float | None] = []
+        need = min(3, len(steps))
         for i, k in enumerate(orders):
             pts = [(steps[s], errors[i, s]) for s in range(len(steps))
                    if np.isfinite(errors[i, s]) and errors[i, s] > floor]
-            if len(pts) < len([s for s in range(len(steps)) if np.isfinite(errors[i, s])]):
+            nfin = len([s for s in range(len(steps)) if np.isfinite(errors[i, s])])
+            if len(pts) < nfin:
                 notes.append(f"order {k}: errors below the round-off/tolerance floor {floor:.1e} "
                              "were left out of the fit")
-            slopes.append(fit_order(*zip(*pts)) if len(pts) >= 2 else None)
+            if len(pts) >= need:
+                slopes.append(fit_order(*zip(*pts)))
+                continue
+            slopes.append(None)
+            if nfin >= need:
+                warnings.append(
+                    f"order {k}: only {len(pts)} of the {nfin} step sizes give errors above the "
+                    f"floor {floor:.1e} (float64 round-off and integrator tolerance): the slope "
+                    f"is not measurable on this ladder -- use larger steps, or let verify "
+                    "choose them (no --steps; Python: steps=None)")
     return VerifyReport(
         optimizer=opt.name, loss=str(eq.loss.expr), params=tuple(map(str, eq.params)),
         theta0=tuple(map(float, th0)), T=float(T), step_sizes=steps, orders=orders,

@@ -100,7 +100,7 @@ def test_verify_api_refuses_duplicate_infinite_and_too_long_ladders():
     with pytest.raises(InputError, match="positive finite step sizes"):
         ib.verify(eq, {"a": 0.3, "b": 1.7}, steps=[float("inf"), 0.01])
     with within(5), pytest.raises(InputError, match="375,000,000 optimizer steps"):
-        ib.verify(eq, {"a": 0.3, "b": 1.7}, T=1e6)
+        ib.verify(eq, {"a": 0.3, "b": 1.7}, T=1e6, steps=[0.04, 0.02, 0.01, 0.005])
     with pytest.raises(InputError, match="6 optimizer steps .*the limit is 5 "):
         ib.verify(eq, {"a": 0.3, "b": 1.7}, T=1.0, steps=[0.5, 0.25], max_iterations=5)
 
