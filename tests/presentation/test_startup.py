@@ -84,3 +84,11 @@ def test_summaries_are_the_real_help_lines():
     assert set(real) == set(COMMANDS)
     assert lines(toplevel_parser()) == real
     assert all(summary(f"ibsym.cli.{c}", c) == real[c] for c in COMMANDS)
+
+
+def test_scipy_loads_only_when_a_flow_is_integrated():
+    assert "scipy" not in _loaded("import ibsym.numeric.verify, ibsym.numeric.kernels")
+    assert "scipy" in _loaded(
+        "import ibsym as ib\n"
+        "eq = ib.modified_equation('gd', ib.Loss.parse('(a*b-1)**2/2', 'a b'), order=1)\n"
+        "ib.verify(eq, [0.3, 1.7], steps=[0.04, 0.02, 0.01])")
