@@ -93,6 +93,18 @@ class Algebra:
         """The vector field X(θ) = θ (points scaled by h-dependent factors)."""
         raise InputError(self._no_coordinates("a multiple of θ itself (e.g. weight decay)"))
 
+    def reduce_sum(self, a: Any, what: str = "sum") -> Any:
+        """The scalar field Σ_i a_i, broadcast to every coordinate (a reduction)."""
+        raise InputError(f"{what} on a traced vector of a generic loss: a reduction across "
+                         "coordinates (⟨∇L, ∇L⟩, ‖∇L‖, Σ_i ∂_iL) is a scalar, which the "
+                         "dimension-free (∇L-notation) algebra of vector fields cannot "
+                         "represent; derive on a concrete loss instead (ib.modified_equation("
+                         "optimizer, loss, order); CLI: --loss)")
+
+    def dimension(self, what: str = "the dimension") -> int:
+        """The number of coordinates d."""
+        raise InputError(self._no_coordinates(what))
+
     def _no_coordinates(self, what: str) -> str:
         return (f"{what} needs coordinates: the dimension-free (∇L-notation) algebra has only "
                 "linear combinations and gradients; derive on a concrete loss instead, or use "
@@ -200,7 +212,11 @@ class ConcreteAlgebra(Algebra):
         if batch is not None and not 0 <= batch < self.batches:
             raise InputError(f"mini-batch {batch} does not exist; the loss has "
                              f"{self.batches} batch(es)")
+        shift = deltas[0] if deltas and deltas[0] is not None and not self.is_zero(deltas[0]) \
+            else None
         g0 = self._grad if batch is None else self._bgrad[batch]
+        if shift is not None:
+            g0 = self._at(g0, shift)
         out = [g0] + [self.zero() for _ in range(order)]
         active = [p for p in range(1, min(len(deltas), order + 1)) if not self.is_zero(deltas[p])]
         if not active:
@@ -219,14 +235,51 @@ class ConcreteAlgebra(Algebra):
                 for p, i in combo:
                     w = w * deltas[p][i]
                 T = self._dgrad(tuple(i for _, i in combo), batch)
+                if shift is not None:
+                    T = self._at(T, shift)
                 w = w * QQ(mult, factorial(m))
                 out[power] = tuple(o + w * t for o, t in zip(out[power], T))
         return out
+
+    def _at(self, V: tuple, shift: tuple) -> tuple:
+        """The field V composed with θ ↦ θ + shift(θ): V(θ + δ(θ)) for an O(1) displacement
+        δ (SAM's fixed radius, extragradient's separate step) -- a function of θ in the ring
+        (new atoms such as exp(a + ρ·∂_aL) are added by a restart, :class:`NeedAtoms`)."""
+        R = self.ring
+        cache = self.__dict__.setdefault("_shift_cache", {})
+        sub = None
+        out, missing = [], []
+        for v in V:
+            key = (v, shift)
+            if key in cache:
+                out.append(cache[key])
+                continue
+            if sub is None:
+                sub = {x: x + R.to_sympy(s) for x, s in zip(self.params, shift)}
+            e = R.to_sympy(v).xreplace(sub)
+            try:
+                cache[key] = R.from_sympy(e)
+                out.append(cache[key])
+            except KeyError:
+                missing.extend(a for a in _atoms_of(e, R.params, R.constants, allow_abs=True)
+                               if not R.has_atom(a))
+        if missing:
+            raise NeedAtoms(list(dict.fromkeys(missing)))
+        return tuple(out)
 
     def lie(self, F: tuple, G: tuple) -> tuple:
         return tuple(self.ring.lie(F, G))
 
     # coordinate-wise operations
+    def reduce_sum(self, a: tuple, what: str = "sum") -> tuple:
+        s = self.ring.zero
+        for x in a:
+            s = s + x
+        return tuple(s for _ in range(self.d))
+
+    def dimension(self, what: str = "the dimension") -> int:
+        return self.d
+
     def mul(self, a: tuple, b: tuple) -> tuple:
         return tuple(x * y for x, y in zip(a, b))
 

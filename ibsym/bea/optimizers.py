@@ -49,7 +49,7 @@ from ibsym.core.values import as_number, to_sympy
 
 __all__ = ["Optimizer", "GD", "HEAVY_BALL", "HEAVY_BALL_EMA", "NESTEROV", "NESTEROV_TORCH",
            "ADAM", "RMSPROP", "get_optimizer", "register", "OPTIMIZERS", "VARIANTS",
-           "hyper_symbol", "sqrt", "zeros_like", "ones_like"]
+           "hyper_symbol", "sqrt", "zeros_like", "ones_like", "vsum", "dot", "norm"]
 
 _GREEK = {"beta": r"\beta", "rho": r"\rho", "eps": r"\varepsilon", "alpha": r"\alpha",
           "gamma": r"\gamma", "lam": r"\lambda", "mu": r"\mu", "tau": r"\tau"}
@@ -275,6 +275,32 @@ class Optimizer:
 def sqrt(x: Any) -> Any:
     """Coordinate-wise square root of a NumPy array or a traced series."""
     return x.sqrt() if hasattr(x, "sqrt") else x ** 0.5
+
+
+def vsum(x: Any) -> Any:
+    """Σ_i x_i of a NumPy vector or a traced series (exact on a concrete loss).
+
+    NumPy arrays are summed over their first axis (the coordinates; trailing axes are
+    independent runs)."""
+    if hasattr(x, "vsum"):
+        return x.vsum("vsum")
+    return x.sum(axis=0) if hasattr(x, "sum") else x
+
+
+def dot(x: Any, y: Any) -> Any:
+    """⟨x, y⟩ = Σ_i x_i y_i of NumPy vectors or traced series."""
+    if hasattr(x, "vsum") or hasattr(y, "vsum"):
+        from ibsym.bea.series import dot as _dot
+        return _dot(x, y, _name="dot")
+    return vsum(x * y)
+
+
+def norm(x: Any) -> Any:
+    """The Euclidean norm ‖x‖ = √⟨x, x⟩ of a NumPy vector or a traced series (its h⁰
+    part must not vanish: ‖·‖ is not smooth at 0)."""
+    if hasattr(x, "vsum"):
+        return x.norm("norm")
+    return vsum(x * x) ** 0.5
 
 
 def zeros_like(x: Any) -> Any:

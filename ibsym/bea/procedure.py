@@ -62,7 +62,7 @@ from ibsym.core.budget import Budget
 from ibsym.core.errors import BudgetExceeded, InputError
 from ibsym.core.losses import Loss
 from ibsym.bea.optimizers import Optimizer, get_optimizer
-from ibsym.bea.series import Gradient, HSeries, SeriesVector
+from ibsym.bea.series import _SCALAR_STATE, Gradient, HSeries, SeriesVector
 
 __all__ = ["modified_equation", "trace_update", "solve_modified_field", "solve_with_state",
            "state_structure", "StateStructure", "make_algebra"]
@@ -84,6 +84,8 @@ def _vector_coeffs(x: Any, what: str, name: str) -> list[Any]:
     if not isinstance(x, SeriesVector):
         raise InputError(f"the update rule of '{name}' must return vectors for {what} "
                          f"(got {type(x).__name__})")
+    if x.scalar:
+        raise InputError(f"in '{name}', {_SCALAR_STATE.replace('a state field', what)}")
     try:
         return x._folded()
     except InputError:
@@ -269,8 +271,16 @@ class _ProbeAlgebra(Algebra):
     def grad(self) -> Any:
         return self.base.grad()
 
+    def reduce_sum(self, a: Any, what: str = "sum") -> Any:
+        return UNKNOWN if self._u(a) else self.base.reduce_sum(a, what)
+
+    def dimension(self, what: str = "the dimension") -> int:
+        return self.base.dimension(what)
+
     def grad_taylor(self, deltas: Sequence[Any], order: int,
                     batch: int | None = None) -> list[Any]:
+        if deltas and deltas[0] is UNKNOWN:
+            return [UNKNOWN] * (order + 1)
         if any(d is UNKNOWN for d in deltas[1:]):
             return self.base.grad_taylor([None], 0, batch) + [UNKNOWN] * order
         return self.base.grad_taylor(deltas, order, batch)

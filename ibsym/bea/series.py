@@ -11,11 +11,18 @@ arrays and floats, runs the optimizer numerically.
 * :class:`SeriesVector` -- ``b(h)·θ + Σ_p h^p v_p``: a point near θ.
 
 Only what the tracer represents exactly reaches a result.  NumPy's elementwise
-arithmetic and ``numpy.sqrt`` map to the series' own operations; every other NumPy
-ufunc or function (``numpy.linalg.norm``, ``numpy.sum``, ``numpy.abs`` ...), conversion
-to an array, ``len``, iteration, indexing, ``.sum()``, comparisons and branches raise
-:class:`~ibsym.core.errors.InputError` naming the operation -- a reduction across
-coordinates would otherwise act coordinate-wise and silently derive another optimizer.
+arithmetic and ``numpy.sqrt`` map to the series' own operations.  Reductions across
+coordinates -- ``numpy.sum``, ``numpy.mean``, ``numpy.dot`` / ``vdot`` / ``inner``, ``@``,
+``numpy.linalg.norm`` (ℓ2), ``.sum()``, ``.dot()`` -- are exact on a concrete loss: a scalar
+field Σ_i x_i of the ring, broadcast to every coordinate as NumPy broadcasts a scalar
+(``SeriesVector.scalar``); a norm is the root atom √(Σ_i x_i²) (its h⁰ part must not
+vanish); the generic algebra refuses them.  Every other NumPy ufunc or function
+(``numpy.abs``, ``numpy.max``, ``numpy.einsum`` ...), conversion to an array, ``len``,
+iteration, indexing, comparisons and branches raise :class:`~ibsym.core.errors.InputError`
+naming the operation -- never a coordinate-wise stand-in that derives another optimizer.
+
+A point may also carry an O(1) displacement (``θ + ρ∇L(θ)`` with a fixed ρ): on a concrete
+loss ``grad`` composes ∇L with it, exactly.
 
 Examples
 --------
@@ -40,13 +47,15 @@ import sympy as sp
 from ibsym.bea.algebras import Algebra
 from ibsym.core.errors import InputError
 
-__all__ = ["HSeries", "SeriesVector", "grad", "Gradient"]
+__all__ = ["HSeries", "SeriesVector", "grad", "Gradient", "dot"]
 
 
 # -- what may reach a traced value ---------------------------------------------------------
 _ALLOWED = ("traced values support +, −, *, / with numbers, hyper-parameters and other traced "
-            "values, ** with rational exponents, sqrt (numpy.sqrt or ibsym.bea.optimizers.sqrt) "
-            "and grad(...)")
+            "values, ** with rational exponents, sqrt (numpy.sqrt or ibsym.bea.optimizers.sqrt), "
+            "grad(...) and, on a concrete loss, the reductions numpy.sum / numpy.mean / "
+            "numpy.dot / numpy.vdot / numpy.inner / numpy.linalg.norm (ℓ2) / .sum() / .dot() "
+            "(ibsym.bea.optimizers.vsum, dot, norm)")
 _SMOOTHING = "smooth it, e.g. sign(x) ≈ x/sqrt(x**2 + eps), |x| ≈ sqrt(x**2 + eps)"
 _REDUCTIONS = frozenset({
     "sum", "nansum", "mean", "nanmean", "average", "prod", "nanprod", "max", "amax", "min",
@@ -124,6 +133,48 @@ _EXACT_FUNCTIONS = {
 }
 
 
+def _np_sum(x: Any, axis: Any = None, **kw: Any) -> Any:
+    if axis not in (None, 0) or kw:
+        raise InputError("numpy.sum on a traced vector takes no options besides axis=None "
+                         "(the sum over all coordinates)")
+    return _reduce_operand(x, "numpy.sum").vsum("numpy.sum")
+
+
+def _np_mean(x: Any, axis: Any = None, **kw: Any) -> Any:
+    if axis not in (None, 0) or kw:
+        raise InputError("numpy.mean on a traced vector takes no options besides axis=None")
+    return _reduce_operand(x, "numpy.mean").mean("numpy.mean")
+
+
+def _np_dot(name: str) -> Any:
+    def fn(a: Any, b: Any, **kw: Any) -> Any:
+        if kw:
+            raise InputError(f"{name} on traced vectors takes no options")
+        return dot(a, b, _name=name)
+    return fn
+
+
+def _np_norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
+    if ord not in (None, 2, 2.0) or axis not in (None, 0) or keepdims:
+        raise InputError(f"numpy.linalg.norm(..., ord={ord!r}) on a traced vector: only the "
+                         "Euclidean norm (ord=None or 2) is smooth away from 0 and supported; "
+                         f"{_SMOOTHING}")
+    return _reduce_operand(x, "numpy.linalg.norm").norm("numpy.linalg.norm")
+
+
+def _reduce_operand(x: Any, name: str) -> "SeriesVector":
+    if not isinstance(x, SeriesVector):
+        raise _refusal(name)
+    return x
+
+
+#: NumPy reductions the tracer follows exactly (sums over coordinates, in the algebra).
+_REDUCING_FUNCTIONS = {
+    "sum": _np_sum, "mean": _np_mean, "dot": _np_dot("numpy.dot"),
+    "vdot": _np_dot("numpy.vdot"), "inner": _np_dot("numpy.inner"), "norm": _np_norm,
+}
+
+
 class _Traced:
     """NumPy and Python protocols of traced values: exact where the tracer is exact,
     an :class:`InputError` naming the operation everywhere else."""
@@ -147,6 +198,14 @@ class _Traced:
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         mod = getattr(func, "__module__", "numpy") or "numpy"
         name = f"{mod}.{getattr(func, '__name__', func)}"
+        fname = getattr(func, "__name__", "")
+        if fname in _REDUCING_FUNCTIONS and mod in ("numpy", "numpy.linalg") \
+                and (fname == "norm") == (mod == "numpy.linalg"):
+            try:
+                return _REDUCING_FUNCTIONS[fname](*args, **kwargs)
+            except TypeError:
+                raise InputError(f"{name} called with arguments it does not take on a traced "
+                                 "vector") from None
         fn = _EXACT_FUNCTIONS.get(getattr(func, "__name__", ""))
         if fn is None or kwargs or not args or args[0] is not self:
             raise _refusal(name)
@@ -239,9 +298,13 @@ class _Traced:
     __rfloordiv__ = __floordiv__
 
     def __matmul__(self, other: Any) -> Any:
-        raise _refusal("'@' (matmul, a dot product)")
+        if isinstance(self, SeriesVector) and isinstance(other, SeriesVector) \
+                and not (self.scalar or other.scalar):
+            return dot(self, other, _name="'@' (a dot product)")
+        raise _refusal("'@' (matmul of a scalar or a constant)")
 
-    __rmatmul__ = __matmul__
+    def __rmatmul__(self, other: Any) -> Any:
+        raise _refusal("'@' (matmul with a constant)")
 
     def __rpow__(self, other: Any) -> Any:
         raise InputError(f"a power with a traced exponent ({other} ** traced {self._kind}) is "
@@ -374,11 +437,14 @@ class SeriesVector(_Traced):
         ``coeffs[p]`` is the algebra vector multiplying h^p.
     """
 
-    __slots__ = ("alg", "base", "coeffs", "order")
+    __slots__ = ("alg", "base", "coeffs", "order", "scalar")
     _kind = "vector"
 
-    def __init__(self, alg: Algebra, base: HSeries, coeffs: Sequence[Any]):
+    def __init__(self, alg: Algebra, base: HSeries, coeffs: Sequence[Any],
+                 scalar: bool = False):
         self.alg = alg
+        #: a scalar field (a reduction), stored broadcast to every coordinate
+        self.scalar = scalar
         self.base = base
         self.order = base.order
         cs = list(coeffs)[: self.order + 1]
@@ -402,14 +468,15 @@ class SeriesVector(_Traced):
         if isinstance(other, SeriesVector):
             self._check(other)
             return SeriesVector(self.alg, self.base + other.base,
-                                [self.alg.add(a, b) for a, b in zip(self.coeffs, other.coeffs)])
+                                [self.alg.add(a, b) for a, b in zip(self.coeffs, other.coeffs)],
+                                self.scalar and other.scalar)
         if isinstance(other, (int, sp.Integer)) and other == 0:
             return self
         # a scalar added to every coordinate (ε in √(ν + ε)); needs coordinates
         s = other if isinstance(other, HSeries) else HSeries.const(other, self.order)
         return SeriesVector(self.alg, self.base,
                             [self.alg.add(a, self.alg.const(c)) if c != 0 else a
-                             for a, c in zip(self.coeffs, s.c)])
+                             for a, c in zip(self.coeffs, s.c)], self.scalar)
 
     __radd__ = __add__
 
@@ -433,7 +500,7 @@ class SeriesVector(_Traced):
                 if s.c[k] != 0 and not self.alg.is_zero(self.coeffs[n - k]):
                     acc = self.alg.add(acc, self.alg.scale(s.c[k], self.coeffs[n - k]))
             coeffs.append(acc)
-        return SeriesVector(self.alg, self.base * s, coeffs)
+        return SeriesVector(self.alg, self.base * s, coeffs, self.scalar)
 
     __rmul__ = __mul__
 
@@ -467,10 +534,15 @@ class SeriesVector(_Traced):
                     continue
                 acc = alg.add(acc, alg.mul(a[i], b[n - i]))
             out.append(acc)
-        return SeriesVector.vector(alg, out, self.order)
+        return SeriesVector(alg, HSeries.const(0, self.order), out, self.scalar and other.scalar)
 
     def __pow__(self, r: Any) -> "SeriesVector":
         """Coordinate-wise power (binomial series about the h⁰ coefficient)."""
+        out = self._power(r)
+        out.scalar = self.scalar
+        return out
+
+    def _power(self, r: Any) -> "SeriesVector":
         r = _exponent(r)
         alg = self.alg
         c = self._folded()
@@ -504,6 +576,48 @@ class SeriesVector(_Traced):
         """Coordinate-wise square root."""
         return self ** sp.Rational(1, 2)
 
+    # -- reductions across coordinates (exact in a concrete algebra) ----------------------
+    def vsum(self, _name: str = "sum") -> "SeriesVector":
+        """Σ_i x_i: a scalar field, exact in the ring of a concrete loss (broadcast to every
+        coordinate, as NumPy broadcasts a scalar); the generic algebra refuses."""
+        if self.scalar:
+            return self            # NumPy: the sum of a scalar is itself
+        alg = self.alg
+        coeffs = [alg.reduce_sum(c, _name) if not alg.is_zero(c) else c
+                  for c in self._folded()]
+        return SeriesVector(alg, HSeries.const(0, self.order), coeffs, True)
+
+    def sum(self, axis: Any = None) -> "SeriesVector":
+        """``x.sum()`` (all coordinates), as :meth:`vsum`."""
+        if axis not in (None, 0):
+            raise InputError(".sum() on a traced vector takes only axis=None")
+        return self.vsum(".sum()")
+
+    def mean(self, _name: str = ".mean()") -> "SeriesVector":
+        """The mean of the coordinates."""
+        if self.scalar:
+            return self
+        n = self.alg.dimension(_name)
+        return self.vsum(_name) * sp.Rational(1, n)
+
+    def dot(self, other: Any) -> "SeriesVector":
+        """``x.dot(y)`` = Σ_i x_i y_i."""
+        return dot(self, other, _name=".dot()")
+
+    def norm(self, _name: str = "norm") -> "SeriesVector":
+        """The Euclidean norm √(Σ_i x_i²): an atom √(…) of the ring (branch-correct:
+        √(u²) = |u| in one dimension); its h⁰ part must not vanish."""
+        if self.alg.generic:
+            self.alg.reduce_sum(self.coeffs[0], _name)       # raises, naming the reduction
+        if self.scalar:
+            raise InputError(f"{_name} of a scalar is |x|, which is not smooth; {_SMOOTHING}")
+        sq = (self * self).vsum(_name)
+        if self.alg.is_zero(sq.coeffs[0]):
+            raise InputError(f"{_name} of a vector whose h⁰ part vanishes: ‖x‖ is not smooth "
+                             "where x = 0 (the expansion in h needs x ≠ 0 at h = 0); smooth it, "
+                             "e.g. sqrt(dot(x, x) + eps)")
+        return sq.sqrt()
+
     def displacement(self) -> list[Any]:
         """Coefficients of ``self − θ`` (requires b(h) = 1 + O(h); the O(h) part of b is
         written with the field X(θ) = θ, e.g. for weight decay)."""
@@ -518,6 +632,8 @@ class SeriesVector(_Traced):
 
     def state_coeffs(self) -> list[Any]:
         """Coefficients of a state quantity (requires b(h) = 0)."""
+        if self.scalar:
+            raise InputError(_SCALAR_STATE)
         if any(c != 0 for c in self.base.c):
             raise InputError("a state variable may not contain θ itself; store differences "
                              "such as (θ_n − θ_(n−1))/h instead")
@@ -540,6 +656,24 @@ class Gradient:
 
     def __call__(self, x: "SeriesVector", batch: int | None = None) -> "SeriesVector":
         return grad(x, batch)
+
+
+def dot(a: Any, b: Any, _name: str = "dot") -> Any:
+    """Σ_i a_i b_i of traced vectors (a product with a scalar, as in NumPy, when one of
+    them is a number or a scalar field)."""
+    sa = not isinstance(a, SeriesVector) or a.scalar
+    sb = not isinstance(b, SeriesVector) or b.scalar
+    if not isinstance(a, _Traced) and not isinstance(b, _Traced):
+        raise _refusal(_name)
+    if sa or sb:
+        return a * b
+    if a.alg.generic:
+        a.alg.reduce_sum(a.coeffs[0], _name)                 # raises, naming the reduction
+    return (a * b).vsum(_name)
+
+
+_SCALAR_STATE = ("a state field holds a scalar (a reduction such as a norm): store it "
+                 "broadcast, e.g. s * ones_like(theta), so that it stays a vector")
 
 
 @functools.lru_cache(maxsize=256)
@@ -565,10 +699,19 @@ def grad(x: SeriesVector, batch: int | None = None) -> SeriesVector:
     ``batch`` = k the gradient of the k-th mini-batch loss."""
     if not isinstance(x, SeriesVector):
         raise InputError("grad() takes a point (θ or θ plus a displacement)")
+    if x.scalar:
+        raise InputError("grad() of a scalar (a reduction): the gradient oracle takes a point")
     if x.base.c[0] != 1:
-        raise InputError("the gradient must be evaluated at θ plus an O(h) displacement")
-    if not x.alg.is_zero(x.coeffs[0]):
-        raise InputError("the gradient must be evaluated at θ plus an O(h) displacement; "
-                         "the displacement has an O(1) part")
-    coeffs = x.alg.grad_taylor([None] + x.displacement()[1:], x.order, batch)
+        raise InputError("the gradient must be evaluated at θ plus a displacement (the point's "
+                         f"θ coefficient at h = 0 is {x.base.c[0]}, not 1)")
+    disp = x.displacement()
+    if not x.alg.is_zero(disp[0]) and x.alg.generic:
+        raise InputError("the gradient is evaluated at θ plus an O(1) displacement (a fixed "
+                         "radius or step, e.g. SAM's ρ·∇L/‖∇L‖ with ρ independent of h): "
+                         "∇L(θ + δ(θ)) is not an elementary differential of ∇L at θ, so the "
+                         "generic (∇L-notation) algebra cannot write it; derive on a concrete "
+                         "loss (ib.modified_equation(optimizer, loss, order); CLI: --loss), "
+                         "or make the displacement O(h), e.g. rho = c*h")
+    d0 = None if x.alg.is_zero(disp[0]) else disp[0]
+    coeffs = x.alg.grad_taylor([d0] + disp[1:], x.order, batch)
     return SeriesVector.vector(x.alg, coeffs, x.order)

@@ -21,7 +21,8 @@ in the same whitelist grammar as losses -- nothing is ever ``eval``'d::
 
 Expressions may use numbers, ``theta``, ``h``, the hyper-parameters, the state
 fields and earlier names, ``+ - * / ** ^`` (coordinate-wise for vectors),
-``sqrt`` and ``grad(x)`` (∇L at the point x).
+``sqrt``, ``grad(x)`` (∇L at the point x) and the reductions ``norm(x)`` (Euclidean),
+``dot(x, y)`` and ``sum(x)`` (scalars, broadcast against vectors; concrete losses only).
 The parsed rule is an ordinary :class:`~ibsym.bea.optimizers.Optimizer`: the BEA
 traces it, :mod:`ibsym.numeric.kernels` runs it.
 
@@ -58,9 +59,14 @@ _META = {"name", "hyper", "rule", "regime"}
 _NONSMOOTH = {"abs", "Abs", "sign", "max", "min"}
 
 
+#: Reductions across coordinates as they appear in parsed rules.
+NORM, DOT, VSUM = sp.Function("norm"), sp.Function("dot"), sp.Function("sum")
+
+
 def _functions() -> dict[str, tuple[Callable[..., sp.Expr], int]]:
     fns = {k: v for k, v in FUNCTIONS.items() if k == "sqrt"}
     fns["grad"] = (GRAD, 1)
+    fns["norm"], fns["dot"], fns["sum"] = (NORM, 1), (DOT, 2), (VSUM, 1)
     return fns
 
 
@@ -98,8 +104,13 @@ def _compile(expr: sp.Expr, where: str) -> Callable[[dict, Any, bool], Any]:
     if isinstance(expr, sp.Function) and expr.func == GRAD:
         arg = _compile(expr.args[0], where)
         return lambda env, grad, numeric: grad(arg(env, grad, numeric))
+    if isinstance(expr, sp.Function) and expr.func in (NORM, DOT, VSUM):
+        from ibsym.bea import optimizers as _o
+        fn = {NORM: _o.norm, DOT: _o.dot, VSUM: _o.vsum}[expr.func]
+        args = [_compile(a, where) for a in expr.args]
+        return lambda env, grad, numeric: fn(*(a(env, grad, numeric) for a in args))
     raise ParseError(f"{where}: '{expr.func}' of a vector is not available in update rules; "
-                     "use arithmetic, sqrt and grad(...)")
+                     "use arithmetic, sqrt, grad(...), norm(x), dot(x, y) and sum(x)")
 
 
 def parse_update_rule(text: str, *, default_name: str = "custom") -> Optimizer:

@@ -154,13 +154,28 @@ class PointAlgebra(Algebra):
 
     def grad_taylor(self, deltas: Sequence[Any], order: int,
                     batch: int | None = None) -> list[np.ndarray]:
-        return (self._grad if batch is None else self._bgrad[batch]).taylor(deltas, order)
+        jet = self._grad if batch is None else self._bgrad[batch]
+        d0 = deltas[0] if deltas else None
+        if d0 is not None and np.any(d0):
+            if self.batch is not None:
+                raise InputError("an O(1) displacement inside grad() in a batched transient "
+                                 "is not supported")
+            # the gradient at θ_0 + δ_0 (a fixed radius or step): its jet at that point
+            fields = self.base.grad() if batch is None else self.base._bgrad[batch]
+            jet = _Jet(self.base, fields, self.order, self.x0 + d0, self.subs)
+        return jet.taylor(deltas, order)
 
     def lie(self, F: Any, G: Any) -> Any:  # pragma: no cover - not needed for iterating
         raise InputError("Lie derivatives are not available at a single point")
 
     def mul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a * b
+
+    def reduce_sum(self, a: np.ndarray, what: str = "sum") -> np.ndarray:
+        return np.broadcast_to(a.sum(axis=0), a.shape).copy()
+
+    def dimension(self, what: str = "the dimension") -> int:
+        return self.d
 
     def power(self, a: np.ndarray, r: Any) -> np.ndarray:
         r = float(r)
