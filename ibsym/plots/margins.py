@@ -67,3 +67,27 @@ def weight_sweep_figure(sweep: dict[str, Any], *, title: str = "") -> Figure:
     ax.set_title(title or "importance weights: the effect on the direction fades as 1/log t")
     fig.tight_layout()
     return fig
+
+
+def kkt_figure(runs: Sequence[tuple[str, Any]], *, title: str = "") -> Figure:
+    """Normalized margin (after the loss falls below log 2) and KKT stationarity residual
+    along runs of a homogeneous model (``runs``: ``(label, run)`` pairs of
+    :mod:`ibsym.limits.homogeneous` runs)."""
+    fig = Figure(figsize=(10, 3.6))
+    ax1, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    for i, (label, r) in enumerate(runs):
+        a = r.after_threshold()
+        ax1.semilogx(r.t[a], r.normalized_margin[a], "-", color=f"C{i}", label=label)
+        ok = np.isfinite(r.stationarity) & (r.stationarity > 0)
+        ax2.loglog(r.t[ok], r.stationarity[ok], "-", color=f"C{i}", label=label)
+    ax1.set_xlabel("t (steps)")
+    ax1.set_ylabel("q(θ)/‖θ‖^L  (after L(θ) < log 2)")
+    ax2.set_xlabel("t (steps)")
+    ax2.set_ylabel("KKT stationarity residual")
+    for ax in (ax1, ax2):
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
