@@ -242,12 +242,18 @@ class ModifiedEquation(Result):
         if free:
             raise InputError(f"symbolic hyper-parameter(s) {', '.join(sorted(map(str, free)))} "
                              "remain; give their values with --hyper NAME=VALUE")
+        point = ", ".join(f"{n}={sub[names[n]]}" for n in names)
+        for j, F in enumerate(vals):
+            for i, x in enumerate(F):
+                _check_real(x, f"F_{j} (component {self.params[i]}) at {point}")
         out: dict[str, Any] = {"point": {str(p): float(sub[p]) for p in self.params},
                                "terms": [[float(x) for x in F] for F in vals]}
         if h is not None:
             hv = as_number(h, what="h", rational=True)
             total = [sum((vals[j][i] * hv ** j for j in range(len(vals))), sp.Integer(0))
                      for i in range(len(self.params))]
+            for i, x in enumerate(total):
+                _check_real(x, f"the field (component {self.params[i]}) at {point}, h={hv}")
             out["h"] = float(hv)
             out["field"] = [float(x) for x in total]
         return out
@@ -574,3 +580,17 @@ def _readable(x: sp.Expr) -> sp.Expr:
                                    x.atoms(sp.Pow, sp.Function))):
         return x
     return sp.factor(x)
+
+
+def _check_real(x: sp.Expr, where: str) -> None:
+    """Refuse a value that is not a finite real number (a singular or complex point)."""
+    try:
+        c = complex(x)
+    except (TypeError, ValueError, OverflowError):
+        c = complex("nan")
+    finite = abs(c.real) < float("inf") and abs(c.imag) < float("inf")
+    if c.imag != 0 or not finite:
+        raise InputError(f"{where} is {'complex: ' if finite else ''}{x}, not a "
+                         "finite real number: the loss or its derivatives are singular or "
+                         "complex there (e.g. sqrt or log of a negative number); choose a "
+                         "point inside the loss's domain")

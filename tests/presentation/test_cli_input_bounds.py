@@ -194,3 +194,23 @@ def test_broken_pipe_status_is_141_when_the_pipe_is_closed_first(tmp_path):
 ])
 def test_other_commands_refuse_bad_numbers_quickly(argv, match, capsys, tmp_path, monkeypatch):
     assert match in run_bad(argv, capsys, tmp_path, monkeypatch)
+
+
+@pytest.mark.parametrize("loss, at, match", [
+    ("sqrt(a)", "a=-1", "F_0 (component a) at a=-1 is complex: 0.5*I"),
+    ("log(a)", "a=0", "F_0 (component a) at a=0 is zoo, not a finite real number"),
+    ("1/a", "a=0", "is zoo"),
+    ("sqrt(a) + b^2", "a=-1/4,b=1", "complex"),
+])
+def test_derive_at_a_singular_or_complex_point_is_refused(loss, at, match, capsys, tmp_path,
+                                                          monkeypatch):
+    params = "a b" if "b" in at else "a"
+    argv = ["derive", "gd", "--order", "1", "--loss", loss, "--params", params, "--at", at]
+    assert match in run_bad(argv, capsys, tmp_path, monkeypatch)
+
+
+def test_evaluate_refuses_complex_values_in_the_api():
+    eq = ib.modified_equation("gd", ib.Loss.parse("sqrt(a)", "a"), order=1)
+    with pytest.raises(InputError, match="complex"):
+        eq.evaluate({"a": -1})
+    assert eq.evaluate({"a": 4})["terms"][0] == [-0.25]
