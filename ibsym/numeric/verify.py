@@ -244,8 +244,9 @@ def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
 
     Without ``steps`` the ladder is chosen (:func:`auto_steps`): from the predicted error
     constants and the float64 floor, every requested order gets at least three step sizes
-    whose errors lie above the floor, all inside the asymptotic regime; if the prediction
-    misses, the constants measured in that run choose the ladder of a second run.  The
+    whose errors lie above the floor, all inside the asymptotic regime; when the constants
+    measured in that run choose a different ladder (the prediction is an estimate), a
+    second run uses it.  The
     report's notes say which ladder was used and why.  A given ladder on which an order
     has fewer than three errors above the floor (fewer than ``len(steps)`` when only two
     steps are given) reports that order's slope as not measurable (``None``, a warning)
@@ -293,12 +294,13 @@ def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
         raise InputError("verification needs a concrete loss (give --loss and --params)")
     ladder, why = auto_steps(eq, theta0, T, orders, max_iterations=max_iterations)
     rep = _verify_ladder(eq, theta0, T, ladder, orders, **kw)
-    if any(sl is None for sl in rep.slopes):
-        # the predicted constants missed: choose again from the measured ones
-        measured = _measured_constants(rep)
+    # the predicted constants are estimates: when the measured ones choose a ladder that
+    # differs (a missing slope, or a top step off by more than 15 %), run that one
+    measured = _measured_constants(rep)
+    if measured:
         again, why2 = auto_steps(eq, theta0, T, orders, max_iterations=max_iterations,
                                  constants=measured)
-        if tuple(again) != tuple(ladder):
+        if any(sl is None for sl in rep.slopes) or abs(again[0] / ladder[0] - 1) > 0.15:
             rep = _verify_ladder(eq, theta0, T, again, orders, **kw)
             why = why2 + " (second run: the constants measured on the first ladder " \
                 f"{[float(f'{h:.4g}') for h in ladder]})"
@@ -418,17 +420,20 @@ def _regime_limit(eq: Any, norms: np.ndarray) -> tuple[float, str]:
 
 
 def _measured_constants(rep: "VerifyReport") -> dict[int, float]:
-    """C_k = error / h^(k+1) from a report: the median over the errors above the floor;
-    for an order without one, the bound its largest error gives."""
+    """C_k = error / h^(k+1) from a report, at the smallest step whose error is still 100
+    times above the floor (round-off free, closest to the asymptotic regime); for an
+    order without one, the bound its largest error gives."""
     out: dict[int, float] = {}
     for k, errs in zip(rep.orders, rep.errors):
         vals = [(h, e) for h, e in zip(rep.step_sizes, errs) if np.isfinite(e)]
-        good = [e / h ** (k + 1) for h, e in vals if e > rep.floor]
-        if good:
-            out[k] = float(np.median(good))
+        clean = [(h, e) for h, e in vals if e > 100 * rep.floor]
+        if clean:
+            h, e = min(clean)
         elif vals:
             h, e = max(vals)
-            out[k] = float(e / h ** (k + 1))
+        else:
+            continue
+        out[k] = float(e / h ** (k + 1))
     return out
 
 
