@@ -94,3 +94,20 @@ def test_a_wrong_prediction_is_corrected_by_the_measured_constants(gd8_bilinear,
     rep = ib.verify(gd8_bilinear, START)
     assert rep.passed and "second run" in rep.notes[0]
     assert rep.step_sizes[0] > 0.02
+
+
+@pytest.mark.parametrize("opt, hyper, order", [
+    ("heavy-ball", {"beta": 0.5}, 3),
+    ("adam", {"beta": 0.5, "rho": 0.6, "eps": 0.2}, 2),
+])
+def test_memory_optimizers_fit_clean_points_only(opt, hyper, order):
+    # the predicted constants overshoot for these (‖F_2‖ >> ‖F_1‖): the ladder of the
+    # first run is too fine and its smallest errors sit near the floor; the measured
+    # constants choose a second ladder whose slopes are clean
+    eq = ib.modified_equation(opt, ib.Loss.parse("(a*b - 1)**2/2", "a b"), order=order,
+                              hyper=hyper)
+    rep = ib.verify(eq, START)
+    assert rep.passed and rep.warnings == ()
+    assert all(abs(s - (k + 1)) < 0.05 for k, s in enumerate(rep.slopes)), rep.slopes
+    for errs in rep.errors:
+        assert min(errs) > 10 * rep.floor
