@@ -236,7 +236,8 @@ class Combination:
     The coefficients are kept as elements of the exact coefficient field
     ℚ(β, h, …) of SymPy's polys (:class:`~sympy.polys.fields.FracField` over the
     symbols that occur): sums, multiples and Lie products are exact field arithmetic
-    (one gcd per operation), and the SymPy form -- ``factor`` of the reduced
+    (sums over the lcm of the denominators, without a gcd of the numerators), and the
+    SymPy form -- ``factor`` of the reduced
     fraction, as before -- is built once, on first access of :attr:`terms` or when
     printed.  A coefficient that is not a rational function of its symbols (a root,
     a float, a function) keeps the combination on plain SymPy expressions with
@@ -315,7 +316,7 @@ class Combination:
         else:
             for t, c in b.items():
                 if t in out:
-                    v = out[t] + c
+                    v = _fadd(out[t], c)
                     if v:
                         out[t] = v
                     else:
@@ -349,7 +350,8 @@ class Combination:
             return NotImplemented
         K, a, b = self._unify(other)
         if K is not None:
-            return a == b
+            return a.keys() == b.keys() and all(
+                v.numer * b[t].denom == b[t].numer * v.denom for t, v in a.items())
         keys = set(a) | set(b)
         return all(sp.simplify(a.get(k, 0) - b.get(k, 0)) == 0 for k in keys)
 
@@ -367,8 +369,8 @@ class Combination:
                     for g in _graft(t, s):
                         out[g] = out[g] + cd if g in out else cd
             return Combination({t: _simp(v) for t, v in out.items()})
-        # numerators summed per (output tree, denominator) in the polynomial ring; one
-        # reduction (gcd) per output coefficient instead of one per product and per sum
+        # numerators summed per (output tree, denominator) in the polynomial ring; no
+        # gcd of numerators here (the fraction is reduced once, when read)
         acc: dict[Tree, dict[Any, Any]] = {}
         for t, c in a.items():
             for s, d in b.items():
@@ -381,8 +383,8 @@ class Combination:
             v = None
             for den, num in groups.items():
                 if num:
-                    f = K.new(num, den)
-                    v = f if v is None else v + f
+                    f = K.raw_new(num, den)
+                    v = f if v is None else _fadd(v, f)
             if v:
                 out[g] = v
         return Combination._make(K, out, False)
@@ -528,6 +530,7 @@ def _to_sympy(c: Any) -> sp.Expr:
     """``sp.factor`` of the fraction, built from the factorizations of its numerator and
     denominator in the polynomial ring (the same expression ``sp.factor(c.as_expr())``
     gives, without re-parsing the expanded form)."""
+    c = c.field.new(c.numer, c.denom)      # the one reduction (gcd) of this coefficient
     if c.numer.is_ground and c.denom.is_ground:
         return c.as_expr()
     cn, fn = c.numer.factor_list()
@@ -536,6 +539,16 @@ def _to_sympy(c: Any) -> sp.Expr:
     num = sp.Mul(*[f.as_expr() ** k for f, k in fn])
     den = sp.Mul(*[f.as_expr() ** k for f, k in fd])
     return _keep_coeff(dom.to_sympy(cn) / dom.to_sympy(cd), num / den)
+
+
+def _fadd(a: Any, b: Any) -> Any:
+    """a + b in the fraction field over the lcm of the denominators, without the gcd of
+    the numerators (exact, not necessarily reduced: :func:`_to_sympy` reduces once)."""
+    da, db = a.denom, b.denom
+    if da == db:
+        return a.raw_new(a.numer + b.numer, da)
+    lcm = da.lcm(db)
+    return a.raw_new(a.numer * lcm.exquo(da) + b.numer * lcm.exquo(db), lcm)
 
 
 def _simp(c: sp.Expr) -> sp.Expr:
