@@ -104,6 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if bad is not None:  # only possible in-process; the OS never passes NUL in argv
         print(f"ibsym: error: NUL character in argument {bad[:40]!r}", file=sys.stderr)
         return 2
+    empty = _empty_value(words)
+    if empty is not None:  # every option and operand needs text; an empty one is never meant
+        print(f"ibsym: error: {empty} needs a value (got an empty string)", file=sys.stderr)
+        return 2
     parser = build_parser(words[0] if words and words[0] in COMMANDS else None) if set(words) & set(COMMANDS) else importlib.import_module(f"{__name__}._help").toplevel_parser()  # no command named: summaries only, nothing heavy imported
     try:
         args = parser.parse_args(words)
@@ -154,6 +158,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"ibsym {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _empty_value(words: Sequence[str]) -> str | None:
+    """The option (or "an operand") whose value is empty or blank, if any.
+
+    ``--opt=`` and ``--opt ""`` would otherwise reach commands as "not given" (an empty string
+    is falsy) and be ignored silently."""
+    for i, w in enumerate(words):
+        if w.startswith("--") and "=" in w:
+            name, value = w.split("=", 1)
+            if not value.strip():
+                return name
+        elif not w.strip():
+            prev = words[i - 1] if i else ""
+            return prev if prev.startswith("--") else "an operand"
+    return None
 
 
 def _broken_pipe() -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ibsym.core.errors import InputError
-from ibsym.core.parsing import parse_assignments, parse_number
+from ibsym.core.parsing import parse_assignments, parse_float, parse_number
 from ibsym.core.results import jsonable
 
 EPILOG = """examples:
@@ -58,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                        "in w, optionally wrapped in sum(...)")
     p.add_argument("--p", metavar="P", help="steepest: the ℓ_p norm (1 < p < ∞)")
     p.add_argument("--reparam", metavar="EXPR", help="w = φ(u) (in u) or φ(up) − φ(um)")
-    p.add_argument("--alpha", metavar="A", default="1", help="--reparam: u(0) = α (default 1)")
+    p.add_argument("--alpha", metavar="A", help="--reparam: u(0) = α (default 1)")
     p.add_argument("--max-steps", type=int, default=200_000, metavar="K")
     p.add_argument("--json", action="store_true", help="JSON on stdout")
     p.add_argument("--loss", choices=("exponential", "logistic", "square"),
@@ -204,7 +204,8 @@ def _reparam(args, prob) -> int:
     from ibsym.limits.reparam import Reparametrization, flow_limit, gd_limit
     if args.potential or args.p:
         raise InputError("--reparam derives the potential: do not give --potential or --p")
-    rep = Reparametrization.parse(args.reparam, alpha=parse_number(args.alpha))
+    alpha = parse_float(args.alpha, "--alpha", positive=True) if args.alpha is not None else 1
+    rep = Reparametrization.parse(args.reparam, alpha=alpha)
     w_star = rep.implicit_limit(prob)
     w_flow, T = flow_limit(rep, prob)
     out = {"schema": "ibsym/reparam-limit", "reparam": args.reparam, "alpha": float(rep.alpha),
@@ -235,6 +236,8 @@ def run(args: argparse.Namespace) -> int:
     from ibsym.limits.steepest import steepest_descent
     if args.max_steps < 1 or args.max_steps > 10_000_000:
         raise InputError("--max-steps must be between 1 and 10000000")
+    if args.alpha is not None and not args.reparam:
+        raise InputError("--alpha (the initialization scale u(0)) applies with --reparam only")
     cls = _load_classification(args.problem, args.loss, args.reduction)
     if cls is not None:
         return _classify(args, cls)

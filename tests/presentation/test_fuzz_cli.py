@@ -34,7 +34,7 @@ from ibsym.bea.optimizers import NAME_ALPHABET
 SEED = 20261201
 SECONDS = 5.0                    # per-input guard: CPU seconds (SIGPROF, so that the
 WALL_SECONDS = 15.0              # budget's own SIGALRM backstop cannot cancel it), wall time
-FUZZED_COMMANDS = ("derive", "verify", "zeta", "spectral", "reproduce")
+FUZZED_COMMANDS = ("derive", "verify", "zeta", "spectral", "reproduce", "limit", "eos")
 
 # --------------------------------------------------------------------------------------
 # The corpus: every string here must be refused by every option it is given to.
@@ -118,6 +118,9 @@ BASE = {
     "zeta": ["zeta", "--weight", "normal(0, 1)", "--bias", "normal(0, 1)"],
     "spectral": ["spectral", "--depth", "2", "--target", "1", "--sigma0", "0.01", "--t", "1"],
     "reproduce": ["reproduce", "barrett_dherin_2021_igr", "--quick", "--out", "out"],
+    "limit": ["limit", "gd", "--problem", "random:3,6,0"],
+    "eos": ["eos", "gd", "--eta", "0.5", "--data", "synthetic", "--n", "20", "--width", "4",
+            "--steps", "20"],
 }
 
 
