@@ -27,10 +27,10 @@ Examples
 Optimizer('gd')
 >>> print(opt.rule)
 θ_{n+1} = θ_n − h∇L(θ_n)
->>> get_optimizer("adamw")
+>>> get_optimizer("adamax")
 Traceback (most recent call last):
 ...
-ibsym.core.errors.InputError: unknown optimizer 'adamw'; choose one of: adam, gd, heavy-ball, ...
+ibsym.core.errors.InputError: unknown optimizer 'adamax'; choose one of: adam, adamw, gd, ...
 """
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ from ibsym.core.parsing import parse_number
 from ibsym.core.values import as_number, to_sympy
 
 __all__ = ["Optimizer", "GD", "HEAVY_BALL", "HEAVY_BALL_EMA", "NESTEROV", "NESTEROV_TORCH",
-           "ADAM", "RMSPROP", "get_optimizer", "register", "OPTIMIZERS", "VARIANTS",
+           "ADAM", "RMSPROP", "SAM", "NSAM", "ADAMW", "LION", "RMSPROP_NU0", "get_optimizer", "register", "OPTIMIZERS", "VARIANTS",
            "hyper_symbol", "sqrt", "zeros_like", "ones_like", "vsum", "dot", "norm"]
 
 _GREEK = {"beta": r"\beta", "rho": r"\rho", "eps": r"\varepsilon", "alpha": r"\alpha",
@@ -517,6 +517,77 @@ MINIBATCH_ADAM = Optimizer(
     regime=ADAM.regime + "; one epoch m h ≪ 1",
 )
 
+def _sam_update(theta, state, grad, h, hp):
+    return theta - h * grad(theta + hp["rho"] * grad(theta)), {}
+
+
+SAM = Optimizer(
+    "sam", _sam_update, hyper=("rho",),
+    rule="θ_{n+1} = θ_n − h∇L(θ_n + ρ∇L(θ_n))  (unnormalized SAM, fixed radius ρ; an O(1) "
+         "look-ahead: concrete losses only -- for ρ = c·h write a rule file)",
+    rule_latex=r"\theta_{n+1} = \theta_n - h\nabla L(\theta_n + \rho\nabla L(\theta_n))",
+    regime="h·λ_max(∇²L) ≪ 1; ρ fixed (the result is exact in ρ)",
+)
+
+
+def _nsam_update(theta, state, grad, h, hp):
+    g = grad(theta)
+    return theta - h * grad(theta + hp["rho"] * g / norm(g)), {}
+
+
+NSAM = Optimizer(
+    "nsam", _nsam_update, hyper=("rho",),
+    rule="θ_{n+1} = θ_n − h∇L(θ_n + ρ∇L(θ_n)/‖∇L(θ_n)‖)  (SAM of Foret et al. 2021, fixed "
+         "radius ρ, Euclidean norm; concrete losses only, away from critical points)",
+    rule_latex=r"\theta_{n+1} = \theta_n - h\nabla L\bigl(\theta_n + \rho\nabla L(\theta_n)"
+               r"/\|\nabla L(\theta_n)\|\bigr)",
+    regime="h·λ_max(∇²L) ≪ 1 and ∇L ≠ 0; ρ fixed (the result is exact in ρ)",
+)
+
+
+def _adamw_update(theta, state, grad, h, hp):
+    new_theta, new = ADAM.update(theta, state, grad, h, hp)
+    return new_theta - (h * hp["lam"]) * theta, new
+
+
+def _lion_update(theta, state, grad, h, hp):
+    g = grad(theta)
+    c = hp["beta"] * state["m"] + (1 - hp["beta"]) * g
+    m = hp["rho"] * state["m"] + (1 - hp["rho"]) * g
+    return theta - h * (c / sqrt(c * c + hp["eps"])), {"m": m}
+
+
+LION = Optimizer(
+    "lion", _lion_update, hyper=("beta", "rho", "eps"), state_names=("m",),
+    hyper_domains={"beta": "[0,1)", "rho": "[0,1)", "eps": "positive"},
+    init=lambda theta, grad, hp: {"m": zeros_like(theta)},
+    rule="c_n = βm_n + (1−β)g_n,  θ_{n+1} = θ_n − h·c_n/√(c_n² + ε),  m_{n+1} = ρm_n + (1−ρ)g_n  "
+         "(Lion of Chen et al. 2023 with β_1 = β, β_2 = ρ, sign smoothed as in signum; "
+         "g_n = ∇L(θ_n), coordinate-wise; m_0 = 0)",
+    rule_latex=r"c_n = \beta m_n + (1-\beta) g_n,\ \theta_{n+1} = \theta_n - h\,c_n/"
+               r"\sqrt{c_n^2 + \varepsilon},\ m_{n+1} = \rho m_n + (1-\rho) g_n",
+    regime="h ≪ 1 − β, h ≪ 1 − ρ and h·‖∇²L‖/√ε ≪ 1",
+)
+
+
+def _rmsprop_nu0_update(theta, state, grad, h, hp):
+    g = grad(theta)
+    nu = hp["rho"] * state["nu"] + (1 - hp["rho"]) * (g * g)
+    return theta - h * (g / sqrt(nu + hp["eps"])), {"nu": nu}
+
+
+RMSPROP_NU0 = Optimizer(
+    "rmsprop-nu0", _rmsprop_nu0_update, hyper=("rho", "eps"), state_names=("nu",),
+    hyper_domains={"rho": "[0,1)", "eps": "positive"},
+    init=lambda theta, grad, hp: {"nu": grad(theta) * grad(theta)},
+    rule="ν_{n+1} = ρν_n + (1−ρ)g_n² (g_n = ∇L(θ_n), coordinate-wise),  θ_{n+1} = θ_n − "
+         "h·g_n/√(ν_{n+1} + ε);  ν_0 = g_0² (started at the first squared gradient, no bias "
+         "correction)",
+    rule_latex=r"\nu_{n+1} = \rho\nu_n + (1-\rho) g_n^2,\ \theta_{n+1} = \theta_n - "
+               r"h\,g_n/\sqrt{\nu_{n+1} + \varepsilon},\ \nu_0 = g_0^2",
+    regime="h ≪ 1 − ρ and h·‖∇²L‖/√ε ≪ 1",
+)
+
 #: Variants selected by options (CLI flags --eps-outside, --no-bias-correction).
 VARIANTS: dict[str, Callable[..., Optimizer]] = {
     "adam": lambda eps_outside=False, bias_correction=True: _adaptive(
@@ -536,8 +607,19 @@ def register(opt: Optimizer) -> Optimizer:
     return opt
 
 
+ADAMW = Optimizer(
+    "adamw", _adamw_update, hyper=ADAM.hyper + ("lam",), state_names=ADAM.state_names,
+    init=ADAM.init, hyper_domains={**dict(ADAM.hyper_domains), "lam": "nonnegative"},
+    rule="Adam (bias-corrected, ε inside the root) with decoupled weight decay: "
+         "θ_{n+1} = θ_n − h(m̂/√(ν̂ + ε) + λθ_n)  (Loshchilov & Hutter 2019; PyTorch AdamW "
+         "with weight_decay = λ)",
+    rule_latex=r"\theta_{n+1} = \theta_n - h\bigl(\hat m/\sqrt{\hat\nu + \varepsilon} + "
+               r"\lambda\theta_n\bigr)",
+    regime=ADAM.regime,
+)
+
 for _opt in (GD, HEAVY_BALL, HEAVY_BALL_EMA, NESTEROV, NESTEROV_TORCH, RMSPROP, ADAM, SGD,
-             MINIBATCH_ADAM):
+             MINIBATCH_ADAM, SAM, NSAM, ADAMW, LION, RMSPROP_NU0):
     register(_opt)
 
 

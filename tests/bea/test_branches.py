@@ -18,7 +18,7 @@ from ibsym.bea.update_rules import parse_update_rule
 from ibsym.core.errors import InputError
 from ibsym.numeric.kernels import compile_terms, iterate
 
-HYPER = {"beta": 0.5, "rho": 0.6, "eps": 0.2}
+HYPER = {"beta": 0.5, "rho": 0.6, "eps": 0.2, "lam": 0.1}
 X = sp.Symbol("x", real=True)
 Y = sp.Symbol("y", real=True)
 EPS = sp.Symbol("eps", positive=True)
