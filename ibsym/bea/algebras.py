@@ -105,6 +105,10 @@ class Algebra:
         """The number of coordinates d."""
         raise InputError(self._no_coordinates(what))
 
+    def coordinate(self, a: Any, i: int) -> Any:
+        """The scalar field a_i, broadcast to every coordinate."""
+        raise InputError(self._no_coordinates("a single coordinate"))
+
     def _no_coordinates(self, what: str) -> str:
         return (f"{what} needs coordinates: the dimension-free (∇L-notation) algebra has only "
                 "linear combinations and gradients; derive on a concrete loss instead, or use "
@@ -279,6 +283,9 @@ class ConcreteAlgebra(Algebra):
 
     def dimension(self, what: str = "the dimension") -> int:
         return self.d
+
+    def coordinate(self, a: tuple, i: int) -> tuple:
+        return tuple(a[i] for _ in range(self.d))
 
     def mul(self, a: tuple, b: tuple) -> tuple:
         return tuple(x * y for x, y in zip(a, b))

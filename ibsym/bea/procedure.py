@@ -277,6 +277,9 @@ class _ProbeAlgebra(Algebra):
     def dimension(self, what: str = "the dimension") -> int:
         return self.base.dimension(what)
 
+    def coordinate(self, a: Any, i: int) -> Any:
+        return UNKNOWN if self._u(a) else self.base.coordinate(a, i)
+
     def grad_taylor(self, deltas: Sequence[Any], order: int,
                     batch: int | None = None) -> list[Any]:
         if deltas and deltas[0] is UNKNOWN:

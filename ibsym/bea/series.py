@@ -16,9 +16,10 @@ coordinates -- ``numpy.sum``, ``numpy.mean``, ``numpy.dot`` / ``vdot`` / ``inner
 ``numpy.linalg.norm`` (ℓ2), ``.sum()``, ``.dot()`` -- are exact on a concrete loss: a scalar
 field Σ_i x_i of the ring, broadcast to every coordinate as NumPy broadcasts a scalar
 (``SeriesVector.scalar``); a norm is the root atom √(Σ_i x_i²) (its h⁰ part must not
-vanish); the generic algebra refuses them.  Every other NumPy ufunc or function
-(``numpy.abs``, ``numpy.max``, ``numpy.einsum`` ...), conversion to an array, ``len``,
-iteration, indexing, comparisons and branches raise :class:`~ibsym.core.errors.InputError`
+vanish); ``len``, ``x[i]`` (one integer index), iteration and Python's ``sum()`` give the
+coordinates as such scalar fields; the generic algebra refuses all of them.  Every other
+NumPy ufunc or function (``numpy.abs``, ``numpy.max``, ``numpy.einsum`` ...), conversion to
+an array, slices, comparisons and branches raise :class:`~ibsym.core.errors.InputError`
 naming the operation -- never a coordinate-wise stand-in that derives another optimizer.
 
 A point may also carry an O(1) displacement (``θ + ρ∇L(θ)`` with a fixed ρ): on a concrete
@@ -586,6 +587,32 @@ class SeriesVector(_Traced):
         coeffs = [alg.reduce_sum(c, _name) if not alg.is_zero(c) else c
                   for c in self._folded()]
         return SeriesVector(alg, HSeries.const(0, self.order), coeffs, True)
+
+    # -- coordinates one by one (concrete algebras): x[i] is a scalar field ---------------
+    def __len__(self) -> int:
+        if self.scalar:
+            raise InputError("len() of a traced scalar (a reduction): it has no coordinates")
+        return self.alg.dimension("len() (coordinates one by one)")
+
+    def __getitem__(self, key: Any) -> "SeriesVector":
+        if self.scalar:
+            raise InputError("indexing a traced scalar (a reduction): it has no coordinates")
+        if isinstance(key, bool) or not hasattr(key, "__index__"):
+            raise InputError(f"indexing a traced vector with {type(key).__name__}: only one "
+                             "coordinate x[i] (an integer) is supported, no slices or masks")
+        d = self.alg.dimension("indexing (coordinates one by one)")
+        i = int(key.__index__())
+        if not -d <= i < d:
+            raise InputError(f"index {i} out of range for a traced vector of {d} coordinates")
+        i %= d
+        coeffs = [self.alg.coordinate(c, i) if not self.alg.is_zero(c) else c
+                  for c in self._folded()]
+        return SeriesVector(self.alg, HSeries.const(0, self.order), coeffs, True)
+
+    def __iter__(self) -> Any:
+        n = self.alg.dimension("iteration (a for loop, sum(), list(), unpacking)") \
+            if not self.scalar else len(self)
+        return (self[i] for i in range(n))
 
     def sum(self, axis: Any = None) -> "SeriesVector":
         """``x.sum()`` (all coordinates), as :meth:`vsum`."""

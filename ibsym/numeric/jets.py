@@ -177,6 +177,9 @@ class PointAlgebra(Algebra):
     def dimension(self, what: str = "the dimension") -> int:
         return self.d
 
+    def coordinate(self, a: np.ndarray, i: int) -> np.ndarray:
+        return np.broadcast_to(a[i], a.shape).copy()
+
     def power(self, a: np.ndarray, r: Any) -> np.ndarray:
         r = float(r)
         if r < 0 or r != int(r):

@@ -113,7 +113,7 @@ def test_midpoint_update_traces_the_gradient_at_a_displaced_point():
 def test_budget_and_input_errors():
     with pytest.raises(BudgetExceeded, match="budget"):
         ib.modified_equation("gd", ib.losses.log_cosh_regression(), order=6, max_terms=50)
-    with pytest.raises(InputError, match="unknown optimizer 'sgd-x'; choose one of: adam, gd, heavy-ball"):
+    with pytest.raises(InputError, match="unknown optimizer 'sgd-x'; choose one of: adam, adamw, gd, heavy-ball"):
         ib.modified_equation("sgd-x", order=1)
     with pytest.raises(InputError, match="non-negative"):
         ib.modified_equation("gd", order=-1)
