@@ -42,6 +42,7 @@ from typing import Any
 import sympy as sp
 
 from ibsym.bea.algebras import ConcreteAlgebra, GenericAlgebra, NeedAtoms
+from ibsym.bea.diffring import _atoms_of
 from ibsym.core.errors import InputError
 from ibsym.bea.series import Gradient, SeriesVector
 from ibsym.bea.trees import Combination
@@ -97,6 +98,19 @@ def symbolic_initial_shift(eq: Any) -> tuple[tuple, str]:
     return tuple(shifts), note
 
 
+def _convert(alg: ConcreteAlgebra, base: ConcreteAlgebra, x: Any) -> Any:
+    """A ring element of ``base`` in the ring of ``alg``; SymPy may merge atoms on the way
+    (exp(u)·exp(v) = exp(u + v), from the composition of an O(1) look-ahead): those are
+    asked for as new atoms (:class:`NeedAtoms`)."""
+    e = base.ring.to_sympy(x)
+    try:
+        return alg.ring.from_sympy(e)
+    except KeyError:
+        R = alg.ring
+        raise NeedAtoms([a for a in _atoms_of(e, R.params, R.constants, allow_abs=True)
+                         if not R.has_atom(a)]) from None
+
+
 def _first_order_shift(eq: Any) -> tuple[Any, str]:
     opt = eq.optimizer
     names = opt.state_names
@@ -113,11 +127,12 @@ def _first_order_shift(eq: Any) -> tuple[Any, str]:
         base = eq._algebra
         alg = ConcreteAlgebra(eq.loss, tuple(base.constants) + tuple(Q), base.extra,
                               jet_order=base.jet_order)
-        M0 = {f: tuple(alg.ring.from_sympy(base.ring.to_sympy(x)) for x in ms[0])
-              for f, ms in eq._raw_manifold}
-        F0 = tuple(alg.ring.from_sympy(base.ring.to_sympy(x)) for x in eq._raw[0])
     for _ in range(32):
         try:
+            if not eq.is_generic:
+                M0 = {f: tuple(_convert(alg, base, x) for x in ms[0])
+                      for f, ms in eq._raw_manifold}
+                F0 = tuple(_convert(alg, base, x) for x in eq._raw[0])
             w0 = initial_state(opt, alg)
             state = {}
             for f, q in zip(names, Qf):
@@ -127,10 +142,6 @@ def _first_order_shift(eq: Any) -> tuple[Any, str]:
             break
         except NeedAtoms as need:
             alg = alg.extended(need.atoms)
-            if not eq.is_generic:
-                M0 = {f: tuple(alg.ring.from_sympy(base.ring.to_sympy(x)) for x in ms[0])
-                      for f, ms in eq._raw_manifold}
-                F0 = tuple(alg.ring.from_sympy(base.ring.to_sympy(x)) for x in eq._raw[0])
     else:  # pragma: no cover
         raise InputError("too many atoms")
     delta = alg.add(D[1], alg.scale(-1, F0))

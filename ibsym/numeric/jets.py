@@ -157,12 +157,18 @@ class PointAlgebra(Algebra):
         jet = self._grad if batch is None else self._bgrad[batch]
         d0 = deltas[0] if deltas else None
         if d0 is not None and np.any(d0):
-            if self.batch is not None:
-                raise InputError("an O(1) displacement inside grad() in a batched transient "
-                                 "is not supported")
             # the gradient at θ_0 + δ_0 (a fixed radius or step): its jet at that point
+            # (one jet per run when several runs are traced at once)
             fields = self.base.grad() if batch is None else self.base._bgrad[batch]
-            jet = _Jet(self.base, fields, self.order, self.x0 + d0, self.subs)
+            if d0.ndim == 1:
+                return _Jet(self.base, fields, self.order, self.x0 + d0,
+                            self.subs).taylor(deltas, order)
+            cols = []
+            for j in range(d0.shape[1]):
+                dj = [None if x is None else (x[:, j] if x.ndim == 2 else x) for x in deltas]
+                cols.append(_Jet(self.base, fields, self.order, self.x0 + d0[:, j],
+                                 self.subs).taylor(dj, order))
+            return [np.stack([c[k] for c in cols], axis=1) for k in range(order + 1)]
         return jet.taylor(deltas, order)
 
     def lie(self, F: Any, G: Any) -> Any:  # pragma: no cover - not needed for iterating

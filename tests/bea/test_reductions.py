@@ -222,3 +222,28 @@ def test_a_scalar_in_the_state_is_refused():
                        init=lambda th, g, hp: {"s": th * 0 + 1})
     with pytest.raises(InputError, match="state field .s. holds a scalar"):
         ib.modified_equation(opt, ib.Loss.parse(POLY, params="a b"), 1)
+
+
+def _sam_ema(theta, state, grad, h, hp):          # momentum of fixed-radius SAM gradients
+    g = grad(theta)
+    m = hp["beta"] * state["m"] + (1 - hp["beta"]) * grad(theta + hp["rho"] * g)
+    return theta - h * m, {"m": m}
+
+
+@pytest.mark.parametrize("loss, point", [(POLY, P_POLY), (TRANS, P_TRANS)], ids=["poly", "trans"])
+def test_o1_look_ahead_with_state_verifies_from_the_true_initial_state(loss, point):
+    """The transient's numeric jets take the gradient at θ_0 + ρ∇L(θ_0) too (one jet per
+    run), and the symbolic initial shift survives SymPy merging exp atoms of the composite."""
+    opt = ib.Optimizer("sam-ema", _sam_ema, hyper=("beta", "rho"), state_names=("m",))
+    eq = ib.modified_equation(opt, ib.Loss.parse(loss, params="a b"), order=2,
+                              hyper={"beta": 0.5, "rho": sp.Rational(1, 10)})
+    assert eq.initial_shift[1] is not None
+    G = _gradient(loss)
+    th = sp.Matrix([a, b])
+    F0 = -_at(G, th + _at(G, th) / 10)            # slow manifold m = ∇L(θ + ρ∇L(θ))
+    sub = {a: sp.Rational(str(point["a"])), b: sp.Rational(str(point["b"]))}
+    np.testing.assert_allclose(_engine_fields(eq, point)[0],
+                               [float(x.xreplace(sub)) for x in F0], rtol=1e-12)
+    rep = ib.verify(eq, point, T=0.5, steps=[0.02, 0.01, 0.005, 0.0025])
+    for k in range(3):
+        assert abs(rep.slopes[k] - (k + 1)) < 0.15, rep.slopes
