@@ -317,3 +317,39 @@ def test_coordinate_wise_generic_message_names_componentwise_equation():
     assert "componentwise=True" not in msg
     assert "ib.componentwise_equation(optimizer, order)" in msg
     assert ib.componentwise_equation(opt, 0).order == 0     # the suggested call exists and works
+
+
+# -- no NumPy function gives a result unless it is followed exactly ---------------------
+_FOLLOWED = {"add", "subtract", "multiply", "true_divide", "divide", "negative", "positive",
+             "power", "pow", "float_power", "sqrt", "square", "reciprocal", "zeros_like", "ones_like",
+             "full_like", "copy", "sum", "mean", "dot", "vdot", "inner", "norm", "matmul"}
+
+
+def _numpy_callables():
+    for mod in (np, np.linalg):
+        for name in sorted(dir(mod)):
+            f = getattr(mod, name)
+            if name.startswith(("save", "load", "genfromtxt", "fromfile", "memmap")):
+                continue                                    # file I/O: never called here
+            if isinstance(f, np.ufunc) or hasattr(f, "_implementation"):
+                yield f"{mod.__name__}.{name}", f
+
+
+def test_no_numpy_function_on_a_traced_vector_returns_unless_followed():
+    from ibsym.bea.algebras import NeedAtoms
+    theta, g, h = _traced()
+    returned, odd = [], []
+    for name, f in _numpy_callables():
+        for args in ((g,), (g, g), (g, 2.0)):
+            try:
+                f(*args)
+            except (InputError, NeedAtoms):
+                continue
+            except TypeError:       # NumPy's own signature check: nothing was computed
+                continue
+            except Exception as exc:            # pragma: no cover - reported below
+                odd.append((name, type(exc).__name__))
+                continue
+            returned.append(name.rsplit(".", 1)[1])
+    assert set(returned) <= _FOLLOWED, sorted(set(returned) - _FOLLOWED)
+    assert not odd, odd
