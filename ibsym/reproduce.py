@@ -226,8 +226,12 @@ def _remove_leftovers(out: Path) -> None:
 
 def reproduce(names: Sequence[str] = (), out: str | Path = "ibsym-out", *, quick: bool = False,
               directory: Path | None = None, progress: bool = True,
-              budget: Any = None) -> dict[str, Any]:
+              budget: Any = None, pdf: bool = False) -> dict[str, Any]:
     """Run derivations and write their outputs plus ``report.md`` / ``report.pdf``.
+
+    ``pdf=True`` asks for ``report.pdf`` explicitly: without pdflatex on the PATH the run is
+    refused before anything runs or is written (:class:`~ibsym.core.errors.InputError`), and a
+    failed build makes ``ok`` False. Without it a missing pdflatex only skips the PDF.
 
     ``budget`` (a :class:`~ibsym.core.budget.Budget` or seconds; default unbounded) is
     checked before each derivation; past it :class:`~ibsym.core.errors.BudgetExceeded`
@@ -258,14 +262,18 @@ def reproduce(names: Sequence[str] = (), out: str | Path = "ibsym-out", *, quick
     if unknown:
         raise InputError(f"unknown derivation(s) {', '.join(unknown)}; available: "
                          f"{', '.join(available)}")
+    if pdf and not pdflatex_available():
+        raise InputError("report.pdf was asked for (--pdf) but pdflatex is not on the PATH "
+                         "(Debian: texlive-latex-base); install it or drop --pdf")
     out = _prepare_out(Path(out))
     with _locked(out):
         return _run(chosen, available, out, quick=quick, progress=progress,
-                    budget=Budget.coerce(budget, advice="run fewer derivations or --quick"))
+                    budget=Budget.coerce(budget, advice="run fewer derivations or --quick"),
+                    require_pdf=pdf)
 
 
 def _run(chosen: list[str], available: dict[str, Path], out: Path, *, quick: bool,
-         progress: bool, budget: Budget) -> dict[str, Any]:
+         progress: bool, budget: Budget, require_pdf: bool = False) -> dict[str, Any]:
     for f in _REPORT_FILES:  # a report of an earlier run must not describe this one
         (out / f).unlink(missing_ok=True)
     _remove_leftovers(out)
@@ -300,8 +308,12 @@ def _run(chosen: list[str], available: dict[str, Path], out: Path, *, quick: boo
             prog.update(f"{name}: {entry['status']} ({entry['seconds']} s)")
     agree = all(r["status"] == "ok" for r in results)
     pdf = _write_pdf(out, results, agree)
-    if pdf["status"] == "failed":
-        print(f"ibsym reproduce: report.pdf was not built: {pdf['message']}", file=sys.stderr)
+    if require_pdf and pdf["status"] == "skipped":   # pdflatex vanished since the check
+        pdf = {"status": "failed", "message": pdf["message"]}
+    if pdf["status"] == "failed":   # one line: the full message is in summary.json
+        line = " ".join(str(pdf["message"]).split())
+        line = line if len(line) <= 300 else line[:297] + "..."
+        print(f"ibsym reproduce: report.pdf was not built: {line}", file=sys.stderr)
     ok = agree and pdf["status"] != "failed"
     # written last, in this order: report.md present => summary.json and the PDF are final
     atomic_write_text(out / "summary.json", json.dumps(

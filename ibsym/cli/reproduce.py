@@ -17,8 +17,9 @@ IBSYM_DERIVATION = True (read from the file, not imported) -- pass only folders 
 outputs: every file is written atomically; --out is locked (a second run into the same folder
 exits 2); summary.json and report.md are written last and list only files that exist.
 exit status: 0 all derivations agree with their oracles (and report.pdf was built, or
-pdflatex is not installed), 1 a mismatch, an error, a result exported with a failed
-verification, or a failed PDF build; 2 bad input or --out in use
+pdflatex is not installed and --pdf was not given), 1 a mismatch, an error, a result
+exported with a failed verification, or a failed PDF build; 2 bad input, --out in use, or
+--pdf without pdflatex on the PATH (checked before anything runs)
 """
 
 
@@ -35,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="folder of derivation scripts: its marked *.py files are run as Python "
                         "code (IBSYM_DERIVATION = True)")
     p.add_argument("--list", action="store_true", help="list the derivations and exit")
+    p.add_argument("--pdf", action="store_true",
+                   help="require report.pdf: exit 2 before running if pdflatex is missing, "
+                        "1 if the build fails (default: skipped with a note without pdflatex)")
     p.set_defaults(handler=run)
 
 
@@ -57,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
             print(name)
         return 0
     res = reproduce(args.names, args.out, quick=args.quick, directory=directory,
-                    budget=getattr(args, "budget_obj", None))
+                    budget=getattr(args, "budget_obj", None), pdf=args.pdf)
     json.dump({"ok": res["ok"], "report": res["report"], "pdf": res["pdf"],
                "results": [{k: r.get(k) for k in ("name", "status", "seconds", "message")}
                            for r in res["results"]]}, sys.stdout, indent=2)

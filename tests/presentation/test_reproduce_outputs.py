@@ -194,3 +194,42 @@ def test_verify_plot_refuses_an_unwritable_path_before_running(tmp_path, monkeyp
     assert main(args + ["ok.png"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.png"]        # no temporary left
     assert (tmp_path / "ok.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_pdf_asked_for_without_pdflatex_is_refused_before_anything_runs(tmp_path, monkeypatch,
+                                                                        capsys):
+    d = _folder(tmp_path, figure=FIGURE)
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))         # a PATH that lacks pdflatex
+    assert main(["reproduce", "--derivations", str(d), "--out", str(tmp_path / "o"), "--pdf"]) == 2
+    cap = capsys.readouterr()
+    assert cap.out == "" and "Traceback" not in cap.err
+    assert len(cap.err.strip().splitlines()) == 1
+    assert "--pdf" in cap.err and "pdflatex is not on the PATH" in cap.err
+    assert not (tmp_path / "o").exists()           # nothing written
+    # without --pdf the same PATH only skips the PDF
+    assert main(["reproduce", "--derivations", str(d), "--out", str(tmp_path / "o")]) == 0
+    assert json.loads(capsys.readouterr().out)["pdf"]["status"] == "skipped"
+
+
+def test_pdf_asked_for_and_the_build_fails_exits_1_with_one_line(tmp_path, monkeypatch, capsys):
+    d = _folder(tmp_path, figure=FIGURE)
+    monkeypatch.setattr(rp, "pdflatex_available", lambda: True)
+
+    def broken(*a, **k):
+        raise rp.InputError("pdflatex failed on the document:\n! Undefined control sequence.\nl.12")
+    monkeypatch.setattr(rp, "compile_latex", broken)
+    assert main(["reproduce", "--derivations", str(d), "--out", str(tmp_path / "o"), "--pdf"]) == 1
+    err = [ln for ln in capsys.readouterr().err.splitlines() if not ln.startswith("[reproduce]")]
+    assert err == ["ibsym reproduce: report.pdf was not built: pdflatex failed on the document: "
+                   "! Undefined control sequence. l.12"]
+    assert not (tmp_path / "o" / "report.pdf").exists()
+
+
+def test_pdf_asked_for_and_pdflatex_vanishing_mid_run_fails(tmp_path, monkeypatch):
+    d = _folder(tmp_path, figure=FIGURE)
+    answers = iter([True, False])                  # present at the check, gone at the build
+    monkeypatch.setattr(rp, "pdflatex_available", lambda: next(answers))
+    res = reproduce([], tmp_path / "o", directory=d, progress=False, pdf=True)
+    assert not res["ok"] and res["pdf"]["status"] == "failed"
