@@ -174,6 +174,29 @@ class VerifyReport(Result):
         return (r"\begin{array}{c|" + cols + "|c}" + r"\text{order} & " + head
                 + r" & \text{slope}\\ \hline " + r"\\ ".join(rows) + r"\end{array}")
 
+    def _repr_latex_(self) -> str:
+        """Jupyter: the table of errors (orders × step sizes), fitted and expected slopes.
+
+        Examples
+        --------
+        >>> r = VerifyReport("gd", "L", ("x",), (1.0,), 1.0, (0.1, 0.05), (1,),
+        ...                  ((1e-2, 2.5e-3),), (2.0,), (2,), (), 1e-12, 1e-12, 1e-9, 0.0, 0.1)
+        >>> print(r._repr_latex_())  # doctest: +NORMALIZE_WHITESPACE
+        $\\displaystyle \\begin{array}{c|cc|cc}\\text{order} & h=0.1 & h=0.05 &
+        \\text{slope} & \\text{expected}\\\\ \\hline 1 & 1.00\\cdot 10^{-2} &
+        2.50\\cdot 10^{-3} & 2.000 & 2\\ \\text{ok}\\end{array}$
+        """
+        cols = "c" * len(self.step_sizes)
+        head = " & ".join(f"h={h:g}" for h in self.step_sizes)
+        rows = []
+        for k, errs, s, e, ok in zip(self.orders, self.errors, self.slopes, self.expected, self.ok):
+            cells = " & ".join(_latex_num(x) for x in errs)
+            sl = f"{s:.3f}" if s is not None else "-"
+            rows.append(f"{k} & {cells} & {sl} & {e}" + (r"\ \text{ok}" if ok else r"\ \text{FAIL}"))
+        return ("$\\displaystyle " + r"\begin{array}{c|" + cols + "|cc}" + r"\text{order} & " + head
+                + r" & \text{slope} & \text{expected}\\ \hline " + r"\\ ".join(rows)
+                + r"\end{array}$")
+
     def latex_document(self, title: str | None = None) -> str:
         return latex_document(title or "Verification of the modified equation",
                               [("Errors and fitted orders", self.to_latex())],

@@ -62,3 +62,17 @@ def test_bad_verification_input(kwargs, msg):
         ib.verify(eq, {"a": 0.3, "b": 1.7}, **kwargs)
     with pytest.raises(InputError, match="missing b"):
         ib.verify(eq, {"a": 0.3})
+
+
+def test_verify_report_repr_latex_is_its_table_with_slopes_and_verdicts():
+    """Jupyter shows a report as a LaTeX array: orders x step sizes, fitted and expected slopes."""
+    from ibsym.numeric.verify import VerifyReport
+    r = VerifyReport("gd", "L", ("x", "y"), (1.0, -0.5), 2.0, (0.1, 0.05, 0.025), (1, 2),
+                     ((1e-2, 2.5e-3, 6.25e-4), (1e-3, float("nan"), 1e-4)), (2.0, 1.25), (2, 3),
+                     (), 1e-12, 1e-12, 1e-9, 0.0, 0.1)
+    tex = r._repr_latex_()
+    assert tex.startswith("$\\displaystyle \\begin{array}{c|ccc|cc}") and tex.endswith("\\end{array}$")
+    assert "h=0.1 & h=0.05 & h=0.025 & \\text{slope} & \\text{expected}\\\\ \\hline" in tex
+    rows = tex.split("\\hline ")[1].removesuffix("\\end{array}$").split("\\\\ ")
+    assert rows[0] == "1 & 1.00\\cdot 10^{-2} & 2.50\\cdot 10^{-3} & 6.25\\cdot 10^{-4} & 2.000 & 2\\ \\text{ok}"
+    assert rows[1] == "2 & 1.00\\cdot 10^{-3} & - & 1.00\\cdot 10^{-4} & 1.250 & 3\\ \\text{FAIL}"
