@@ -7,7 +7,7 @@
 __version__ = "0.1.0"
 
 __all__ = ["modified_equation", "componentwise_equation", "ModifiedEquation", "Loss", "Optimizer", "get_optimizer",
-           "losses", "verify", "VerifyReport", "implicit_bias", "__version__"]
+           "losses", "verify", "VerifyReport", "implicit_bias", "bias_card", "__version__"]
 
 #: public name -> (module, attribute or None for the module itself)
 _LAZY: dict[str, tuple[str, str | None]] = {
@@ -21,6 +21,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "verify": ("ibsym.numeric.verify", "verify"),
     "VerifyReport": ("ibsym.numeric.verify", "VerifyReport"),
     "implicit_bias": ("ibsym.limits.implicit", "implicit_bias"),
+    "bias_card": ("ibsym.limits.card", "bias_card"),
 }
 
 

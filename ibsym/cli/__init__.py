@@ -27,7 +27,7 @@ from ibsym.core.errors import BudgetExceeded, IbsymError, InputError, OracleMism
 __all__ = ["main", "COMMANDS", "build_parser"]
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("derive", "verify", "reproduce", "zeta", "spectral", "limit", "eos", )
+COMMANDS: tuple[str, ...] = ("derive", "verify", "reproduce", "zeta", "spectral", "limit", "eos", "card", )
 
 _EPILOG = """examples:
   ibsym derive gd --order 2                         # generic form with nabla L, nabla^2 L ...

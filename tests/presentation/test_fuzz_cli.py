@@ -34,7 +34,7 @@ from ibsym.bea.optimizers import NAME_ALPHABET
 SEED = 20261201
 SECONDS = 5.0                    # per-input guard: CPU seconds (SIGPROF, so that the
 WALL_SECONDS = 15.0              # budget's own SIGALRM backstop cannot cancel it), wall time
-FUZZED_COMMANDS = ("derive", "verify", "zeta", "spectral", "reproduce", "limit", "eos")
+FUZZED_COMMANDS = ("derive", "verify", "zeta", "spectral", "reproduce", "limit", "eos", "card")
 
 # --------------------------------------------------------------------------------------
 # The corpus: every string here must be refused by every option it is given to.
@@ -121,6 +121,7 @@ BASE = {
     "limit": ["limit", "gd", "--problem", "random:3,6,0"],
     "eos": ["eos", "gd", "--eta", "0.5", "--data", "synthetic", "--n", "20", "--width", "4",
             "--steps", "20"],
+    "card": ["card", "gd", "--problem", "random:2,3,0", "--max-steps", "2000"],
 }
 
 
