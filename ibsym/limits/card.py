@@ -169,7 +169,7 @@ class BiasCard(Result):
                              r"h_{\mathrm{stab}}(w_0) = " + f"{self.threshold:.6g}"))
         notes = [f"{f['face']}: {f['status']} -- {f['summary']}" for f in self.faces
                  if f["face"] != "geometry" and (f["status"] == "not available"
-                                                 or f["face"] == "modified flow")]
+                                                 or f["face"] in ("modified flow", "corrected limit"))]
         if self.kind == "regression" and self.geometry.distance is not None:
             notes.insert(0, f"geometry: {status['geometry']} -- measured limit after "
                             f"{self.geometry.steps} steps at distance {self.geometry.distance:.1e}")
@@ -199,6 +199,31 @@ def _verify(eq: Any, w0: np.ndarray, T: float | None) -> tuple[Any, float]:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _corrected_limit(opt: Optimizer, prob: Any, reparam: Any, alpha: float,
+                     h: float | None) -> dict:
+    """The corrected-limit face: GD on w = φ(u) vs its order-0/1 modified-flow limits."""
+    from ibsym.limits.bridge import limit_orders
+    from ibsym.limits.reparam import Reparametrization
+    if opt.name != "gd" or not isinstance(prob, RegressionProblem):
+        raise InputError("reparam: the corrected limit is derived for GD on a regression problem "
+                         f"(got {opt.name} on a {type(prob).__name__})")
+    rep = Reparametrization.parse(reparam, alpha=alpha) if isinstance(reparam, str) else reparam
+    h = 0.02 if h is None else float(h)
+    r = limit_orders(rep, prob, [h, h / 2], orders=(0, 1))
+    e0, e1 = r["errors"][0], r["errors"][1]
+    ok = all(b < a for a, b in zip(e0, e1)) and abs(r["slopes"][1] - 2) < 0.3
+    status = "verified" if ok else "NOT verified"
+    if max(e0) < 1e-8:      # the limit does not move with h above the convergence floor
+        status = "not measurable (errors at the convergence floor)"
+    return {"face": "corrected limit", "status": status,
+            "summary": f"GD on w = {rep.phi}, u(0) = {float(rep.alpha):g}: limit at h = {h:g} "
+                       f"{np.round(r['gd_limits'][0], 8).tolist()}; error of the gradient-flow "
+                       f"limit {e0[0]:.2e} (slope {r['slopes'][0]:.2f}), of the order-1 modified "
+                       f"flow {e1[0]:.2e} (slope {r['slopes'][1]:.2f})",
+            "h": h, "errors": {"0": e0, "1": e1}, "slopes": {"0": r["slopes"][0], "1": r["slopes"][1]},
+            "gd_limit": r["gd_limits"][0]}
+
+
 def _geometry_face(geo: Result, kind: str) -> dict:
     if kind == "regression":
         if geo.distance is None:
@@ -220,7 +245,8 @@ def _geometry_face(geo: Result, kind: str) -> dict:
 
 def bias_card(optimizer: str | Optimizer, problem: Any, w0: Sequence[float] | None = None, *,
               h: float | None = None, hyper: dict | None = None, max_steps: int = 200_000,
-              verify_T: float | None = None, verify_flow: bool = True) -> BiasCard:
+              verify_T: float | None = None, verify_flow: bool = True,
+              reparam: Any = None, alpha: float = 1.0) -> BiasCard:
     """Gather the geometry, the modified flow, the stability threshold and their checks.
 
     Parameters
@@ -241,6 +267,12 @@ def bias_card(optimizer: str | Optimizer, problem: Any, w0: Sequence[float] | No
         :data:`VERIFY_HORIZONS` whose ladder fits the verification's iteration limit.
     verify_flow : bool
         Run the verification of the modified flow (default True).
+    reparam : str or Reparametrization, optional
+        GD only: also the finite-step correction of the *limit* of GD on w = φ(u) from u = α
+        (:func:`~ibsym.limits.bridge.limit_orders` at h and h/2, default h = 0.02): the
+        order-0 and order-1 modified-flow predictions and their errors.
+    alpha : float
+        Initialization scale u(0) = α for ``reparam``.
 
     Returns
     -------
@@ -300,6 +332,10 @@ def bias_card(optimizer: str | Optimizer, problem: Any, w0: Sequence[float] | No
             faces.append({"face": "stability", "status": "computed",
                           "summary": f"largest stable step at w0 (local quadratic model): "
                                      f"h_stab = {thr:.6g}"})
+    corrected = None
+    if reparam is not None:
+        corrected = _corrected_limit(opt, prob, reparam, alpha, h)
+        faces.append(corrected)
     return BiasCard(optimizer=opt.name, kind=kind, problem=prob, w0=w0, geometry=geo,
                     equation=eq, F1_at_w0=F1, flow_verification=report, threshold=thr,
                     faces=tuple(faces))

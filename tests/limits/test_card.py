@@ -11,6 +11,7 @@ import sympy as sp
 
 import ibsym as ib
 from ibsym.core import export
+from ibsym.core.errors import InputError
 from ibsym.limits.card import BiasCard, problem_loss
 
 X = np.array([[1.0, 1, 1], [1, 2, 0]])
@@ -140,3 +141,16 @@ def test_cli_card_json_latex_plot_and_bad_input(tmp_path, capsys):
         assert err.count("\n") == 1 and err.startswith("ibsym card: error:")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.png", "c.pdf", "c.tex", "p.json"] or \
         sorted(p.name for p in tmp_path.iterdir()) == ["c.png", "c.tex", "p.json"]
+
+
+def test_corrected_limit_of_gd_on_a_reparametrization():
+    from ibsym.limits.problems import RegressionProblem
+    card = ib.bias_card("gd", RegressionProblem([[1, 1, 1], [1, 2, 0]], [1, 1.2]), reparam="u^2",
+                        alpha=0.5, h=0.04, verify_flow=False)
+    face = card.face("corrected limit")
+    assert face["status"] == "verified"
+    assert abs(face["slopes"]["0"] - 1) < 0.1 and abs(face["slopes"]["1"] - 2) < 0.1
+    assert all(e1 < e0 / 4 for e0, e1 in zip(face["errors"]["0"], face["errors"]["1"]))
+    with pytest.raises(InputError,
+                       match="corrected limit is derived for GD"):
+        ib.bias_card("heavy-ball", (X.tolist(), Y.tolist()), reparam="u^2", verify_flow=False)
