@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ibsym.core.values import to_sympy
 from ibsym.bea.optimizers import Optimizer
 from ibsym.core.errors import InputError
 from ibsym.core.parsing import parse_expression
@@ -90,7 +91,7 @@ class Potential:
     _num: dict = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        expr = sp.sympify(self.expr)
+        expr = to_sympy(self.expr, what="potential")   # text: Potential.parse (whitelist)
         free = expr.free_symbols - {W}
         if free:
             raise InputError(f"potential {expr} has free symbols {sorted(map(str, free))}; give "

@@ -23,6 +23,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import sympy as sp
 
+from ibsym.core.values import to_sympy
+
 __all__ = ["SymVec", "vabs", "vsign", "vsum", "vmap"]
 
 
@@ -32,7 +34,7 @@ class SymVec:
     __array_priority__ = 1000
 
     def __init__(self, entries: Iterable[Any]):
-        self.entries = tuple(sp.sympify(e) for e in entries)
+        self.entries = tuple(to_sympy(e, what="traced entry") for e in entries)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -49,8 +51,8 @@ class SymVec:
                 raise ValueError("SymVec length mismatch")
             return o.entries
         if isinstance(o, np.ndarray) and o.ndim == 1:
-            return [sp.sympify(x) for x in o]
-        return [sp.sympify(o)] * len(self)
+            return [to_sympy(x, what="array entry") for x in o]
+        return [to_sympy(o, what="operand")] * len(self)
 
     def _op(self, o: Any, f) -> "SymVec":
         return SymVec(f(a, b) for a, b in zip(self.entries, self._other(o)))
