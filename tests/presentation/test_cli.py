@@ -64,7 +64,7 @@ def test_verify_json_slopes(capsys, tmp_path):
     (["derive", "gd", "--loss", "a.__class__", "--params", "a"], ".__class__"),
     (["derive", "gd", "--loss", "(lambda: 1)()", "--params", "a"], "lambda"),
     (["derive", "gd", "--loss", "a*c", "--params", "a b"], "unknown name 'c'"),
-    (["derive", "adamw"], "unknown optimizer 'adamw'"),
+    (["derive", "adamq"], "unknown optimizer 'adamq'"),        # (adamw is built in now)
     (["derive", "gd", "--loss", "a^2"], "--params"),
     (["derive", "gd", "--hyper", "beta=0.5"], "no hyper-parameter 'beta'"),
     (["derive", "gd", "--loss", "abs(a)+b^2", "--params", "a b"], "not differentiable"),
