@@ -122,7 +122,10 @@ def _exact(c: Any) -> sp.Expr:
     rationals they denote (as ``Optimizer.with_hyper`` does), never ring atoms."""
     if isinstance(c, float):
         return sp.nsimplify(c, rational=True)
-    c = sp.sympify(c)
+    if isinstance(c, str):   # sympify would evaluate it: text belongs in a rule file
+        raise InputError(f"a string ({c[:40]!r}) in an update rule: use numbers, or write the "
+                         "rule as a rule file (parsed without eval)")
+    c = sp.sympify(c, strict=True)
     if c.has(sp.Float):
         return sp.nsimplify(c, rational=True)
     return c

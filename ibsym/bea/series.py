@@ -715,7 +715,9 @@ def _exponent(r: Any) -> sp.Rational:
     r = _scalar(r)
     if isinstance(r, float):
         r = sp.nsimplify(r)
-    r = sp.sympify(r)
+    if isinstance(r, str):   # sympify would evaluate it
+        raise InputError(f"a string exponent ({r[:40]!r}) in an update rule: use a number")
+    r = sp.sympify(r, strict=True)
     if not r.is_Rational:
         raise InputError(f"powers in update rules must have rational exponents, got {r}")
     return r
