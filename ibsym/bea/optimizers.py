@@ -155,6 +155,13 @@ class Optimizer:
         ``"real"`` or an interval such as ``"[0,1)"``, ``"(0,inf)"``
         (``{"beta": "[0,1)", "eps": "positive"}``).  :meth:`with_hyper` refuses a
         numeric value outside it -- the one place this is checked.
+    implicit : bool
+        The rule has the new iterate on its right-hand side: ``update`` is then
+        ``update(theta, state, grad, h, hp, theta_next) -> (G, state_next)`` with
+        θ_{n+1} = G(θ_n, w_n, θ_{n+1}, h) (proximal point: ``theta - h * grad(theta_next)``).
+        The stored ``update`` becomes an :class:`~ibsym.bea.implicit.ImplicitStep` with the
+        usual five arguments, which solves the equation: order by order in h when traced,
+        by Newton's method (to 1e-14 relative) when run numerically.
     """
 
     name: str
@@ -168,9 +175,12 @@ class Optimizer:
     steps_per_update: int | str = 1
     regime: str = ""
     hyper_domains: tuple[tuple[str, str], ...] = ()
+    implicit: bool = False
 
     def __post_init__(self) -> None:
         _check_name(self.name)
+        from ibsym.bea.implicit import wrap_implicit    # (imports the tracer: not at load time)
+        wrap_implicit(self)
         domains = self.hyper_domains
         pairs = tuple(sorted((domains.items() if isinstance(domains, dict) else domains)))
         for k, spec in pairs:
@@ -621,6 +631,23 @@ ADAMW = Optimizer(
 for _opt in (GD, HEAVY_BALL, HEAVY_BALL_EMA, NESTEROV, NESTEROV_TORCH, RMSPROP, ADAM, SGD,
              MINIBATCH_ADAM, SAM, NSAM, ADAMW, LION, RMSPROP_NU0):
     register(_opt)
+
+
+# -- implicit rules: the new iterate on the right-hand side (ibsym.bea.implicit) ----------
+def _proximal_point_update(theta, state, grad, h, hp, theta_next):
+    return theta - h * grad(theta_next), {}
+
+
+PROXIMAL_POINT = Optimizer(
+    "proximal-point", _proximal_point_update, implicit=True,
+    rule="θ_{n+1} = θ_n − h∇L(θ_{n+1})  (implicit GD: θ_{n+1} = argmin_x L(x) + ‖x − θ_n‖²/(2h), "
+         "the proximal point method; each step solved by Newton to 1e-14)",
+    rule_latex=r"\theta_{n+1} = \theta_n - h\nabla L(\theta_{n+1})",
+    regime="h·λ_max(∇²L) ≪ 1 for the expansion (the step itself is stable for any h on a "
+           "convex loss)",
+)
+
+register(PROXIMAL_POINT)
 
 
 def get_optimizer(name: str | Optimizer, *, eps_outside: bool | None = None,

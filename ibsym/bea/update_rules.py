@@ -23,6 +23,10 @@ Expressions may use numbers, ``theta``, ``h``, the hyper-parameters, the state
 fields and earlier names, ``+ - * / ** ^`` (coordinate-wise for vectors),
 ``sqrt``, ``grad(x)`` (∇L at the point x) and the reductions ``norm(x)`` (Euclidean),
 ``dot(x, y)`` and ``sum(x)`` (scalars, broadcast against vectors; concrete losses only).
+``theta_next`` on a right-hand side makes the rule *implicit*: the new parameters θ_{n+1}
+appear in their own update (proximal point ``theta = theta - h*grad(theta_next)``, implicit
+momentum, the trapezoidal rule); each step solves θ_{n+1} = G(θ_n, θ_{n+1}) -- order by order
+in h when traced, by Newton's method when run (:mod:`ibsym.bea.implicit`).
 The parsed rule is an ordinary :class:`~ibsym.bea.optimizers.Optimizer`: the BEA
 traces it, :mod:`ibsym.numeric.kernels` runs it.
 
@@ -54,7 +58,7 @@ __all__ = ["parse_update_rule", "load_update_rule", "GRAD"]
 #: The gradient oracle as it appears in parsed rules.
 GRAD = sp.Function("grad")
 
-_RESERVED = {"theta", "h", "grad", "state", "name", "hyper", "rule", "regime"}
+_RESERVED = {"theta", "theta_next", "h", "grad", "state", "name", "hyper", "rule", "regime"}
 _META = {"name", "hyper", "rule", "regime"}
 _NONSMOOTH = {"abs", "Abs", "sign", "max", "min"}
 
@@ -118,7 +122,9 @@ def parse_update_rule(text: str, *, default_name: str = "custom") -> Optimizer:
     meta: dict[str, str] = {}
     states: list[tuple[str, Callable]] = []
     steps: list[tuple[str, Callable]] = []
-    names: dict[str, sp.Symbol] = {"theta": sp.Symbol("theta"), "h": sp.Symbol("h")}
+    names: dict[str, sp.Symbol] = {"theta": sp.Symbol("theta"), "h": sp.Symbol("h"),
+                                   "theta_next": sp.Symbol("theta_next")}
+    implicit = False
     hyper: tuple[str, ...] = ()
     assigned_theta = False
     fns = _functions()
@@ -152,6 +158,10 @@ def parse_update_rule(text: str, *, default_name: str = "custom") -> Optimizer:
                                          token=hname)
                     names[hname] = sp.Symbol(hname)
             continue
+        if key == "theta_next":
+            raise ParseError(f"{where}: 'theta_next' is the new iterate θ_(n+1), which the rule "
+                             "solves for; assign theta (e.g. theta = theta - h*grad(theta_next))",
+                             token=key)
         if not _NAME_RE.match(key) or (key in _RESERVED and key != "theta"):
             raise ParseError(f"{where}: '{key}' cannot be assigned", token=key)
         for bad in _NONSMOOTH:
@@ -168,6 +178,12 @@ def parse_update_rule(text: str, *, default_name: str = "custom") -> Optimizer:
                 msg = msg.replace(rhs, "…")
             raise ParseError(f"{where}: {msg}", token=exc.token, column=exc.column) from None
         fn = _compile(sp.sympify(expr), where)
+        uses_next = names["theta_next"] in sp.sympify(expr).free_symbols
+        if is_state and uses_next:
+            raise ParseError(f"{where}: the initial value of state field '{key}' cannot use "
+                             "theta_next (there is no new iterate before the first step)",
+                             token="theta_next")
+        implicit |= uses_next
         if is_state:
             if steps:
                 raise ParseError(f"{where}: declare state fields before the update statements",
@@ -186,10 +202,12 @@ def parse_update_rule(text: str, *, default_name: str = "custom") -> Optimizer:
                          "add a line such as 'theta = theta - h*grad(theta)'")
     state_names = tuple(k for k, _ in states)
 
-    def update(theta, state, grad, h, hp):
+    def update(theta, state, grad, h, hp, theta_next=None):
         numeric = not hasattr(theta, "alg")
         env = {"theta": theta, "h": h, **{k: hp[k] for k in hyper},
                **{k: state[k] for k in state_names}}
+        if implicit:
+            env["theta_next"] = theta_next
         for key, fn in steps:
             env[key] = fn(env, grad, numeric)
         return env["theta"], {k: env[k] for k in state_names}
@@ -210,7 +228,7 @@ def parse_update_rule(text: str, *, default_name: str = "custom") -> Optimizer:
                      init=init if states else None, rule=meta.get("rule", body),
                      rule_latex=r"\text{" + escape_text(meta.get("name", default_name))
                      + r" (user-defined rule)}",
-                     regime=meta.get("regime", ""))
+                     regime=meta.get("regime", ""), implicit=implicit)
 
 
 def load_update_rule(path: str | Path, *, any_extension: bool = False) -> Optimizer:
