@@ -109,6 +109,14 @@ class Algebra:
         """The scalar field a_i, broadcast to every coordinate."""
         raise InputError(self._no_coordinates("a single coordinate"))
 
+    def project(self, a: Any, indices: Sequence[int], what: str = "a parameter group") -> Any:
+        """The vector a with the coordinates outside ``indices`` set to zero (the part of a
+        in a group of parameters)."""
+        raise InputError(f"{what} needs coordinates: the dimension-free (∇L-notation) algebra "
+                         "has no split of θ into groups of parameters; derive on a concrete "
+                         "loss whose parameters the groups name (ib.modified_equation(optimizer, "
+                         "loss, order); CLI: --loss ... --params ...)")
+
     def _no_coordinates(self, what: str) -> str:
         return (f"{what} needs coordinates: the dimension-free (∇L-notation) algebra has only "
                 "linear combinations and gradients; derive on a concrete loss instead, or use "
@@ -292,6 +300,10 @@ class ConcreteAlgebra(Algebra):
 
     def mul(self, a: tuple, b: tuple) -> tuple:
         return tuple(x * y for x, y in zip(a, b))
+
+    def project(self, a: tuple, indices: Sequence[int], what: str = "a parameter group") -> tuple:
+        keep = set(indices)
+        return tuple(x if i in keep else self.ring.zero for i, x in enumerate(a))
 
     def const(self, c: Any) -> tuple:
         e = self.ring.from_sympy(_exact(c))

@@ -43,13 +43,16 @@ from typing import Any
 
 import sympy as sp
 
+from ibsym.bea.groups import (Group, bind_groups, check_groups, check_period_spec, part,
+                              period_value)
 from ibsym.core.errors import InputError
 from ibsym.core.parsing import parse_number
 from ibsym.core.values import as_number, to_sympy
 
 __all__ = ["Optimizer", "GD", "HEAVY_BALL", "HEAVY_BALL_EMA", "NESTEROV", "NESTEROV_TORCH",
-           "ADAM", "RMSPROP", "SAM", "NSAM", "ADAMW", "LION", "RMSPROP_NU0", "get_optimizer", "register", "OPTIMIZERS", "VARIANTS",
-           "hyper_symbol", "sqrt", "zeros_like", "ones_like", "vsum", "dot", "norm"]
+           "ADAM", "RMSPROP", "SAM", "NSAM", "ADAMW", "LION", "RMSPROP_NU0", "LOOKAHEAD", "get_optimizer", "register", "OPTIMIZERS", "VARIANTS",
+           "hyper_symbol", "sqrt", "zeros_like", "ones_like", "vsum", "dot", "norm",
+           "Group", "part"]
 
 _GREEK = {"beta": r"\beta", "rho": r"\rho", "eps": r"\varepsilon", "alpha": r"\alpha",
           "gamma": r"\gamma", "lam": r"\lambda", "mu": r"\mu", "tau": r"\tau"}
@@ -145,9 +148,16 @@ class Optimizer:
         The update in plain text (documentation and printing).
     values : mapping
         Hyper-parameter values fixed so far (others stay symbolic).
-    steps_per_update : int or "batches"
-        Time advanced by one call of ``update`` in units of h: 1 for one step;
-        ``"batches"`` for an epoch of m mini-batch steps (m = ``grad.batches``).
+    steps_per_update : int or str
+        Time advanced by one call of ``update`` in units of h: 1 for one step, k for a
+        period of k inner steps (Lookahead, cyclic step sizes); ``"batches"`` for an epoch
+        of m mini-batch steps (m = ``grad.batches``); or the name of an integer
+        hyper-parameter that fixes the period (``"k"`` of ``lookahead``).
+    groups : mapping or tuple of pairs
+        Parameter groups, ``{"x": ("a",), "y": ("b",)}``: each names loss parameters (every
+        parameter in exactly one group).  :meth:`bind` resolves them against a loss, and the
+        bound update finds each group as ``hp[name]`` (a :class:`Group`, used with
+        :func:`part`); the generic (∇L-notation) algebra has no groups.
     regime : str
         Where the expansion in h is valid (shown by ``verify`` warnings and docs).
     hyper_domains : mapping or tuple of pairs
@@ -175,12 +185,16 @@ class Optimizer:
     steps_per_update: int | str = 1
     regime: str = ""
     hyper_domains: tuple[tuple[str, str], ...] = ()
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    bound_params: tuple[str, ...] = ()
     implicit: bool = False
 
     def __post_init__(self) -> None:
         _check_name(self.name)
         from ibsym.bea.implicit import wrap_implicit    # (imports the tracer: not at load time)
         wrap_implicit(self)
+        check_period_spec(self)
+        check_groups(self)
         domains = self.hyper_domains
         pairs = tuple(sorted((domains.items() if isinstance(domains, dict) else domains)))
         for k, spec in pairs:
@@ -233,6 +247,8 @@ class Optimizer:
         for k in values:
             if k in domains:
                 _check_domain(self.name, k, merged[k], domains[k])
+            if k == self.steps_per_update:
+                period_value(self.name, k, merged[k])
         return replace(self, values=tuple(sorted(merged.items())))
 
     def tau(self, batches: int = 0) -> int:
@@ -242,7 +258,35 @@ class Optimizer:
                 raise InputError(f"optimizer '{self.name}' runs over mini-batches; give the loss "
                                  "as a list of batch losses (Loss.from_batches, CLI --batch)")
             return batches
+        if isinstance(self.steps_per_update, str):        # a hyper-parameter fixes the period
+            k = self.steps_per_update
+            given = dict(self.values)
+            if k not in given:
+                raise InputError(f"optimizer '{self.name}' needs a fixed integer period {k} "
+                                 f"(the number of inner steps per update), e.g. --hyper {k}=5 "
+                                 f"(hyper={{'{k}': 5}}); a symbolic period has no expansion")
+            return period_value(self.name, k, given[k])
         return int(self.steps_per_update)
+
+    def bind(self, loss: Any) -> "Optimizer":
+        """The optimizer with its parameter groups resolved against a loss's parameters.
+
+        Without groups it is returned unchanged.  Every parameter must lie in exactly one
+        group; the bound update receives each group as ``hp[name]``.
+
+        Examples
+        --------
+        >>> from ibsym.core.losses import Loss
+        >>> opt = Optimizer("alt", lambda th, st, g, h, hp: (th - h * part(g(th), hp["x"]), {}),
+        ...                 groups={"x": ("a",), "y": ("b",)})
+        >>> opt.bind(Loss.parse("a*b", params="a b")).bound_params
+        ('a', 'b')
+        >>> opt.bind(Loss.parse("a*b*c", params="a b c"))
+        Traceback (most recent call last):
+        ...
+        ibsym.core.errors.InputError: optimizer 'alt': parameter c is in no group (groups: x = a; y = b); every parameter must be in exactly one
+        """
+        return bind_groups(self, loss)
 
     def numeric_hyper(self) -> dict[str, float]:
         """Hyper-parameter values as floats (all must be given)."""
@@ -598,6 +642,32 @@ RMSPROP_NU0 = Optimizer(
     regime="h ≪ 1 − ρ and h·‖∇²L‖/√ε ≪ 1",
 )
 
+# ---------------------------------------------------------------------------------------
+# Periodic schedules: one update is a fixed number of inner steps (time k·h per update).
+def _lookahead_update(inner: Optimizer, k: int | None):
+    raw = inner.update
+
+    def update(theta, state, grad, h, hp):
+        steps = k if k is not None else period_value("lookahead", "k", hp["k"])
+        th, st = theta, state
+        for _ in range(steps):
+            out = raw(th, st, grad, h, hp)
+            th, st = out if isinstance(out, tuple) else (out, {})
+        return theta + hp["alpha"] * (th - theta), st       # θ_slow + α(θ_fast − θ_slow)
+    return update
+
+
+LOOKAHEAD = Optimizer(
+    "lookahead", _lookahead_update(GD, None), hyper=("k", "alpha"), steps_per_update="k",
+    values=(("k", sp.Integer(5)),), hyper_domains={"alpha": "(0,1]"},
+    rule="Lookahead on GD (Zhang et al. 2019): k fast steps θ ← θ − h∇L(θ) from θ_slow, then "
+         "θ_slow ← θ_slow + α(θ_fast − θ_slow); k a fixed integer (default 5), time k·h per "
+         "update",
+    rule_latex=r"\theta \leftarrow \theta + \alpha\bigl(\Phi_h^{k}(\theta) - \theta\bigr),\ "
+               r"\Phi_h(\theta) = \theta - h\nabla L(\theta)",
+    regime="k·h·λ_max(∇²L) ≪ 1; α ∈ (0, 1]",
+)
+
 #: Variants selected by options (CLI flags --eps-outside, --no-bias-correction).
 VARIANTS: dict[str, Callable[..., Optimizer]] = {
     "adam": lambda eps_outside=False, bias_correction=True: _adaptive(
@@ -629,7 +699,7 @@ ADAMW = Optimizer(
 )
 
 for _opt in (GD, HEAVY_BALL, HEAVY_BALL_EMA, NESTEROV, NESTEROV_TORCH, RMSPROP, ADAM, SGD,
-             MINIBATCH_ADAM, SAM, NSAM, ADAMW, LION, RMSPROP_NU0):
+             MINIBATCH_ADAM, SAM, NSAM, ADAMW, LION, RMSPROP_NU0, LOOKAHEAD):
     register(_opt)
 
 

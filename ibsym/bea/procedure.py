@@ -280,6 +280,9 @@ class _ProbeAlgebra(Algebra):
     def coordinate(self, a: Any, i: int) -> Any:
         return UNKNOWN if self._u(a) else self.base.coordinate(a, i)
 
+    def project(self, a: Any, indices: Sequence[int], what: str = "a parameter group") -> Any:
+        return UNKNOWN if self._u(a) else self.base.project(a, indices, what)
+
     def grad_taylor(self, deltas: Sequence[Any], order: int,
                     batch: int | None = None) -> list[Any]:
         if deltas and deltas[0] is UNKNOWN:
@@ -455,6 +458,9 @@ def modified_equation(optimizer: str | Optimizer, loss: Loss | None = None, orde
     if not isinstance(order, int) or order < 0:
         raise InputError(f"order must be a non-negative integer, got {order!r}")
     opt = get_optimizer(optimizer, **(hyper or {}))
+    opt = opt.bind(loss)            # parameter groups → coordinates (refused without a loss)
+    if opt.steps_per_update != "batches":
+        opt.tau()                   # a period set by a hyper-parameter must be a given integer
     t0 = time.process_time()
     alg = make_algebra(loss, opt, order)
     if budget is None:

@@ -588,6 +588,16 @@ class SeriesVector(_Traced):
                   for c in self._folded()]
         return SeriesVector(alg, HSeries.const(0, self.order), coeffs, True)
 
+    def part(self, indices: Sequence[int], _name: str = "a parameter group") -> "SeriesVector":
+        """The vector with the coordinates outside ``indices`` set to zero (its part in a
+        group of parameters; concrete algebras only -- the generic one refuses)."""
+        alg = self.alg
+        if alg.generic:
+            alg.project(alg.zero(), tuple(indices), _name)       # raises, naming the groups
+        coeffs = [alg.project(c, tuple(indices), _name) if not alg.is_zero(c) else c
+                  for c in self._folded()]
+        return SeriesVector(alg, HSeries.const(0, self.order), coeffs, False)
+
     # -- coordinates one by one (concrete algebras): x[i] is a scalar field ---------------
     def __len__(self) -> int:
         if self.scalar:

@@ -58,8 +58,22 @@ __all__ = ["parse_update_rule", "load_update_rule", "GRAD"]
 #: The gradient oracle as it appears in parsed rules.
 GRAD = sp.Function("grad")
 
-_RESERVED = {"theta", "theta_next", "h", "grad", "state", "name", "hyper", "rule", "regime"}
-_META = {"name", "hyper", "rule", "regime"}
+_RESERVED = {"theta", "theta_next", "h", "grad", "state", "name", "hyper", "rule", "regime",
+             "period", "group", "schedule", "repeat"}
+_META = {"name", "hyper", "rule", "regime", "period"}
+_REPEAT_RE = re.compile(r"^repeat\s+(\S+)\s*:$")
+
+
+class _Env(dict):
+    """Names of a rule while it runs; a parameter group reads as θ restricted to it."""
+
+    groups: dict[str, Any] = {}
+
+    def __missing__(self, key: str) -> Any:
+        if key in self.groups:
+            from ibsym.bea.optimizers import part
+            return part(self["theta"], self.groups[key])
+        raise KeyError(key)
 _NONSMOOTH = {"abs", "Abs", "sign", "max", "min"}
 
 
@@ -117,32 +131,89 @@ def _compile(expr: sp.Expr, where: str) -> Callable[[dict, Any, bool], Any]:
                      "use arithmetic, sqrt, grad(...), norm(x), dot(x, y) and sum(x)")
 
 
+def _positive_int(text: str, where: str, what: str) -> int:
+    t = text.strip()
+    if not re.fullmatch(r"[0-9]{1,4}", t) or int(t) < 1:
+        raise ParseError(f"{where}: {what} must be a positive integer (at most 9999), got "
+                         f"{t[:20]!r}", token=t[:20])
+    return int(t)
+
+
 def parse_update_rule(text: str, *, default_name: str = "custom") -> Optimizer:
     """Parse a rule text (see the module docstring) into an :class:`Optimizer`."""
     meta: dict[str, str] = {}
     states: list[tuple[str, Callable]] = []
-    steps: list[tuple[str, Callable]] = []
+    steps: list[Any] = []              # (name, fn) or ("repeat", count, [(name, fn), ...])
+    groups: dict[str, tuple[str, ...]] = {}
+    schedules: dict[str, list[Callable]] = {}
+    block: tuple[int, list[tuple[str, Callable]]] | None = None   # the open repeat block
     names: dict[str, sp.Symbol] = {"theta": sp.Symbol("theta"), "h": sp.Symbol("h"),
                                    "theta_next": sp.Symbol("theta_next")}
     implicit = False
     hyper: tuple[str, ...] = ()
     assigned_theta = False
     fns = _functions()
+    margin = None                      # the indentation of the first statement: the left edge
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
         where = f"line {lineno}"
-        m = re.match(r"^(state\s+)?([A-Za-z][A-Za-z0-9_]*)\s*=\s*(.+)$", line)
+        lead = len(raw) - len(raw.lstrip())
+        margin = lead if margin is None else margin
+        indented = lead > margin
+        if block is not None and not indented:
+            if not block[1]:
+                raise ParseError(f"{where}: the repeat block above has no indented statements")
+            block = None
+        if block is None and indented and steps:
+            raise ParseError(f"{where}: an indented line outside a 'repeat N:' block")
+        r = _REPEAT_RE.match(line)
+        if r:
+            if block is not None:
+                raise ParseError(f"{where}: repeat blocks do not nest", token="repeat")
+            count = _positive_int(r.group(1), where, "a repeat count")
+            block = (count, [])
+            steps.append(("repeat", count, block[1]))
+            continue
+        m = re.match(r"^(state\s+|group\s+|schedule\s+)?([A-Za-z][A-Za-z0-9_]*)\s*=\s*(.+)$",
+                     line)
         if not m:
             # the line itself is not echoed: the file may not be a rule file at all
-            raise ParseError(f"{where}: expected 'NAME = EXPR' or 'state NAME = EXPR'")
-        is_state, key, rhs = bool(m.group(1)), m.group(2), m.group(3).strip()
+            raise ParseError(f"{where}: expected 'NAME = EXPR', 'state NAME = EXPR', "
+                             "'group NAME = PARAMS', 'schedule NAME = V1, V2, ...' or "
+                             "'repeat N:'")
+        kind = (m.group(1) or "").strip()
+        is_state, key, rhs = kind == "state", m.group(2), m.group(3).strip()
+        if kind in ("group", "schedule"):
+            if steps or states:
+                raise ParseError(f"{where}: declare {kind}s before the state fields and "
+                                 "statements", token=key)
+            if key in _RESERVED or key in names or key in groups or key in schedules:
+                raise ParseError(f"{where}: {kind} {key} is declared twice or is a reserved "
+                                 "or hyper-parameter name", token=key)
+            if kind == "group":
+                groups[key] = parse_names(rhs)
+            else:
+                vals = [v.strip() for v in rhs.split(",")]
+                if not all(vals):
+                    raise ParseError(f"{where}: schedule {key} has an empty entry; write "
+                                     "'schedule c = 1/2, 3/2'", token=key)
+                consts = {k: names[k] for k in hyper}
+                schedules[key] = [_compile(sp.sympify(parse_expression(v, consts)), where)
+                                  for v in vals]
+            names[key] = sp.Symbol(key)
+            continue
+        if block is not None and (is_state or key in _META):
+            raise ParseError(f"{where}: only assignments may stand inside a repeat block",
+                             token=key)
         if key in _META and not is_state:
             if steps or states:
                 raise ParseError(f"{where}: metadata '{key}' must come before the statements",
                                  token=key)
             meta[key] = rhs.strip().strip('"').strip("'")
+            if key == "period":
+                _positive_int(meta[key], where, "the period (steps of time h per update)")
             if key == "name":
                 bad = next((c for c in meta[key] if c not in NAME_ALPHABET), None)
                 if bad is not None or not meta[key] or len(meta[key]) > 80:
@@ -162,7 +233,8 @@ def parse_update_rule(text: str, *, default_name: str = "custom") -> Optimizer:
             raise ParseError(f"{where}: 'theta_next' is the new iterate θ_(n+1), which the rule "
                              "solves for; assign theta (e.g. theta = theta - h*grad(theta_next))",
                              token=key)
-        if not _NAME_RE.match(key) or (key in _RESERVED and key != "theta"):
+        if not _NAME_RE.match(key) or (key in _RESERVED and key != "theta") \
+                or key in schedules or (key in groups and is_state):
             raise ParseError(f"{where}: '{key}' cannot be assigned", token=key)
         for bad in _NONSMOOTH:
             if re.search(rf"\b{bad}\s*\(", rhs):
@@ -177,6 +249,15 @@ def parse_update_rule(text: str, *, default_name: str = "custom") -> Optimizer:
             if rhs in msg and rhs != exc.token:
                 msg = msg.replace(rhs, "…")
             raise ParseError(f"{where}: {msg}", token=exc.token, column=exc.column) from None
+        used = {str(x) for x in sp.sympify(expr).free_symbols} & set(schedules)
+        if used and block is None:
+            raise ParseError(f"{where}: schedule {sorted(used)[0]} is used outside a "
+                             "'repeat N:' block (it takes one value per repetition)",
+                             token=sorted(used)[0])
+        for u in used:
+            if len(schedules[u]) != block[0]:
+                raise ParseError(f"{where}: schedule {u} has {len(schedules[u])} values for "
+                                 f"a block repeated {block[0]} times", token=u)
         fn = _compile(sp.sympify(expr), where)
         uses_next = names["theta_next"] in sp.sympify(expr).free_symbols
         if is_state and uses_next:
@@ -194,27 +275,51 @@ def parse_update_rule(text: str, *, default_name: str = "custom") -> Optimizer:
             states.append((key, fn))
             names[key] = sp.Symbol(key)
         else:
-            steps.append((key, fn))
+            (block[1] if block is not None else steps).append((key, fn))
             names.setdefault(key, sp.Symbol(key))
-            assigned_theta |= key == "theta"
+            assigned_theta |= key == "theta" or key in groups
     if not assigned_theta:
         raise ParseError("the rule never assigns theta (the new parameters); "
                          "add a line such as 'theta = theta - h*grad(theta)'")
+    if block is not None and not block[1]:
+        raise ParseError("the last repeat block has no indented statements")
+    if any(len(st) == 3 for st in steps) and "period" not in meta:
+        raise ParseError("a rule with a 'repeat N:' block must declare 'period = K' (the steps "
+                         "of time h one update advances, e.g. the number of gradient steps)")
     state_names = tuple(k for k, _ in states)
+    period = int(meta["period"]) if "period" in meta else 1
+
+    def run(env, key, fn, grad, numeric, hp):
+        value = fn(env, grad, numeric)
+        if key in groups:            # a group assigned: only its coordinates of θ change
+            from ibsym.bea.optimizers import part
+            theta = env["theta"]
+            value = theta + part(value - theta, hp[key])
+            key = "theta"
+        env[key] = value
 
     def update(theta, state, grad, h, hp, theta_next=None):
         numeric = not hasattr(theta, "alg")
-        env = {"theta": theta, "h": h, **{k: hp[k] for k in hyper},
-               **{k: state[k] for k in state_names}}
+        env = _Env({"theta": theta, "h": h, **{k: hp[k] for k in hyper},
+                    **{k: state[k] for k in state_names}})
+        env.groups = {g: hp[g] for g in groups}
         if implicit:
             env["theta_next"] = theta_next
-        for key, fn in steps:
-            env[key] = fn(env, grad, numeric)
+        for item in steps:
+            if len(item) == 3:                       # ("repeat", count, statements)
+                for i in range(item[1]):
+                    for name, values in schedules.items():
+                        env[name] = values[i](env, grad, numeric)
+                    for key, fn in item[2]:
+                        run(env, key, fn, grad, numeric, hp)
+            else:
+                run(env, item[0], item[1], grad, numeric, hp)
         return env["theta"], {k: env[k] for k in state_names}
 
     def init(theta, grad, hp):
         numeric = not hasattr(theta, "alg")
-        env = {"theta": theta, "h": 0, **{k: hp[k] for k in hyper}}
+        env = _Env({"theta": theta, "h": 0, **{k: hp[k] for k in hyper}})
+        env.groups = {g: hp[g] for g in groups}
         out = {}
         for key, fn in states:
             v = fn(env, grad, numeric)
@@ -226,6 +331,7 @@ def parse_update_rule(text: str, *, default_name: str = "custom") -> Optimizer:
                      and line.split("=", 1)[0].strip() not in _META)
     return Optimizer(meta.get("name", default_name), update, hyper=hyper, state_names=state_names,
                      init=init if states else None, rule=meta.get("rule", body),
+                     steps_per_update=period, groups=tuple(groups.items()),
                      rule_latex=r"\text{" + escape_text(meta.get("name", default_name))
                      + r" (user-defined rule)}",
                      regime=meta.get("regime", ""), implicit=implicit)

@@ -149,6 +149,11 @@ class PointAlgebra(Algebra):
     def is_zero(self, a: np.ndarray) -> bool:
         return not a.any()
 
+    def project(self, a: np.ndarray, indices: Sequence[int], what: str = "") -> np.ndarray:
+        out = np.zeros_like(a)
+        out[list(indices)] = a[list(indices)]
+        return out
+
     def grad(self) -> np.ndarray:
         return self._grad.value(self.batch)
 

@@ -18,7 +18,8 @@ from ibsym.bea.update_rules import parse_update_rule
 from ibsym.core.errors import InputError
 from ibsym.numeric.kernels import compile_terms, iterate
 
-HYPER = {"beta": 0.5, "rho": 0.6, "eps": 0.2, "lam": 0.1}
+HYPER = {"beta": 0.5, "rho": 0.6, "eps": 0.2, "lam": 0.1,
+         "k": 2, "alpha": 0.25}            # lookahead: α = 1/2 with k = 2 would cancel F_1
 ADAM_HYPER = {k: HYPER[k] for k in ("beta", "rho", "eps")}
 X = sp.Symbol("x", real=True)
 Y = sp.Symbol("y", real=True)
@@ -84,6 +85,7 @@ def test_field_matches_the_update_and_orders_from_negative_points(opt, case):
         T, steps = (0.48, [0.01, 0.005, 0.0025]) if adaptive else (0.96, [0.04, 0.02, 0.01])
     else:
         T, steps = (0.5, [0.01, 0.005, 0.0025, 0.00125]) if adaptive else (0.5, [0.02, 0.01, 0.005])
+        T *= opt.tau()                   # whole periods (lookahead: k steps per update)
     rep = ib.verify(eq, dict(zip(params.split(), x0)), T=T, steps=steps)
     assert rep.passed, rep.table()
     assert all(abs(s - (k + 1)) < 0.15 for s, k in zip(rep.slopes, rep.orders)), rep.table()

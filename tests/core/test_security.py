@@ -395,7 +395,8 @@ def test_generated_source_is_checked_against_a_whitelist():
 def _builtin_cases():
     cases = []
     for name, opt in sorted(OPTIMIZERS.items()):
-        numeric = dict(zip(opt.hyper, (0.5, 0.6, 0.2, 0.1)))
+        numeric = {k: 2 if k == opt.steps_per_update else v      # an integer period (lookahead)
+                   for k, v in zip(opt.hyper, (0.5, 0.6, 0.2, 0.1))}
         slow_symbolic = name == "minibatch-adam"            # 16 s at order 1: order 0 here
         cases.append((name, {}, 0 if slow_symbolic else 1))
         if opt.hyper:
@@ -415,7 +416,8 @@ def test_export_of_every_builtin_optimizer_imports_and_runs(tmp_path):
         src = export.to_numpy_code(eq)
         fname = f"opt{i}.py"
         (tmp_path / fname).write_text(src, encoding="utf-8")
-        free = {k: v for k, v in zip(opt.hyper, (0.5, 0.6, 0.2, 0.1)) if k not in hyper}
+        free = {k: v for k, v in zip(opt.hyper, (0.5, 0.6, 0.2, 0.1))
+                if k not in hyper and k not in dict(opt.values)}      # lookahead's k = 5 is set
         calls[fname] = free
         sub = {hyper_symbol(k): sp.nsimplify(v) for k, v in free.items()}
         sub.update({p: sp.nsimplify(v) for p, v in zip(eq.params, (0.5, 1.5))})
