@@ -32,6 +32,7 @@ from ibsym.core.files import atomic_write_text
 from ibsym.reproduce import record_check, raise_on_failures
 
 IBSYM_DERIVATION = True   # marks a derivation script: reproduce runs only marked files
+IBSYM_COST = 40   # expected seconds (full run, one core): parallel runs start long ones first
 NAME = "arora_2019_deep_matrix_factorization"
 TITLE = ("Deep matrix factorization: end-to-end and singular-value dynamics, trajectories by "
          "depth, low-rank recovery (Arora, Cohen, Hazan 2018; Arora, Cohen, Hu, Luo 2019)")

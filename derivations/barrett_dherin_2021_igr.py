@@ -27,6 +27,7 @@ from ibsym.plots import save_figure
 from ibsym.reproduce import record_check, raise_on_failures
 
 IBSYM_DERIVATION = True   # marks a derivation script: reproduce runs only marked files
+IBSYM_COST = 1   # expected seconds (full run, one core): parallel runs start long ones first
 NAME = "barrett_dherin_2021_igr"
 TITLE = "Implicit gradient regularization of GD (Barrett & Dherin 2021)"
 REFERENCE = "D. Barrett, B. Dherin, Implicit Gradient Regularization, ICLR 2021, Thm 3.1"

@@ -29,6 +29,7 @@ from ibsym.plots.dynamics import edge_of_stability as eos_figure
 from ibsym.reproduce import check_close, raise_on_failures, record_check
 
 IBSYM_DERIVATION = True   # marks a derivation script: reproduce runs only marked files
+IBSYM_COST = 33   # expected seconds (full run, one core): parallel runs start long ones first
 NAME = "cohen_2021_edge_of_stability"
 TITLE = "Edge of stability: sharpness at the level derived from the update rule (Cohen et al. 2021)"
 REFERENCE = ("J. Cohen, S. Kaur, Y. Li, J. Z. Kolter, A. Talwalkar, Gradient Descent on Neural "

@@ -26,6 +26,7 @@ from ibsym.plots.limits import step_size_figure
 from ibsym.reproduce import check_close, raise_on_failures, record_check
 
 IBSYM_DERIVATION = True   # marks a derivation script: reproduce runs only marked files
+IBSYM_COST = 8   # expected seconds (full run, one core): parallel runs start long ones first
 NAME = "gunasekar_2018_geometry"
 TITLE = "Mirror descent and steepest descent on regression (Gunasekar et al. 2018)"
 REFERENCE = ("S. Gunasekar, J. Lee, D. Soudry, N. Srebro, Characterizing Implicit Bias in Terms "

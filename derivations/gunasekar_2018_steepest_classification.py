@@ -29,6 +29,7 @@ from ibsym.plots.margins import margin_convergence_figure
 from ibsym.reproduce import check_close, raise_on_failures, record_check
 
 IBSYM_DERIVATION = True   # marks a derivation script: reproduce runs only marked files
+IBSYM_COST = 15   # expected seconds (full run, one core): parallel runs start long ones first
 NAME = "gunasekar_2018_steepest_classification"
 TITLE = "Steepest descent on separable data: the max-margin direction in the step's norm (Gunasekar et al. 2018)"
 REFERENCE = ("S. Gunasekar, J. Lee, D. Soudry, N. Srebro, Characterizing Implicit Bias in Terms "

@@ -30,6 +30,7 @@ from ibsym.core.files import atomic_write_text
 from ibsym.reproduce import record_check, raise_on_failures
 
 IBSYM_DERIVATION = True   # marks a derivation script: reproduce runs only marked files
+IBSYM_COST = 15   # expected seconds (full run, one core): parallel runs start long ones first
 NAME = "jin_montufar_2023_designed_penalty"
 TITLE = "Designing the curvature penalty through the initialization (Jin & Montúfar 2023)"
 REFERENCE = ("H. Jin, G. Montúfar, JMLR 24(137), 2023 (inverse problem, 'Proposition 7'); "

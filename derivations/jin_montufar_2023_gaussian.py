@@ -31,6 +31,7 @@ from ibsym.core.files import atomic_write_text
 from ibsym.reproduce import record_check, raise_on_failures
 
 IBSYM_DERIVATION = True   # marks a derivation script: reproduce runs only marked files
+IBSYM_COST = 36   # expected seconds (full run, one core): parallel runs start long ones first
 NAME = "jin_montufar_2023_gaussian"
 TITLE = "Gaussian vs sharp Gaussian initialization: ζ, trained network and ζ-spline (Jin & Montúfar 2023)"
 REFERENCE = ("H. Jin, G. Montúfar, Implicit Bias of Gradient Descent for MSE Regression with "

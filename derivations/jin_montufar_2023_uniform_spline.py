@@ -28,6 +28,7 @@ from ibsym.core.files import atomic_write_text
 from ibsym.reproduce import record_check, raise_on_failures
 
 IBSYM_DERIVATION = True   # marks a derivation script: reproduce runs only marked files
+IBSYM_COST = 18   # expected seconds (full run, one core): parallel runs start long ones first
 NAME = "jin_montufar_2023_uniform_spline"
 TITLE = "Uniform initialization: constant ζ and the natural cubic spline (Jin & Montúfar 2023)"
 REFERENCE = ("H. Jin, G. Montúfar, JMLR 24(137), 2023 (uniform initialization ⇒ natural cubic "

@@ -27,6 +27,7 @@ from ibsym.plots.margins import kkt_figure
 from ibsym.reproduce import check_close, raise_on_failures, record_check
 
 IBSYM_DERIVATION = True   # marks a derivation script: reproduce runs only marked files
+IBSYM_COST = 30   # expected seconds (full run, one core): parallel runs start long ones first
 NAME = "lyu_li_2020_kkt"
 TITLE = "Homogeneous networks: normalized margin increases, KKT residual → 0 (Lyu & Li 2020)"
 REFERENCE = ("K. Lyu, J. Li, Gradient Descent Maximizes the Margin of Homogeneous Neural "

@@ -23,6 +23,7 @@ from ibsym.plots.limits import convergence_figure
 from ibsym.reproduce import check_close, raise_on_failures, record_check
 
 IBSYM_DERIVATION = True   # marks a derivation script: reproduce runs only marked files
+IBSYM_COST = 3   # expected seconds (full run, one core): parallel runs start long ones first
 NAME = "min_norm_least_squares"
 TITLE = "GD, heavy ball and Nesterov select the minimum-norm interpolant (least squares)"
 REFERENCE = ("S. Gunasekar, J. Lee, D. Soudry, N. Srebro, Characterizing Implicit Bias in Terms "

@@ -33,6 +33,7 @@ from ibsym.core.files import atomic_write_text
 from ibsym.reproduce import record_check, raise_on_failures
 
 IBSYM_DERIVATION = True   # marks a derivation script: reproduce runs only marked files
+IBSYM_COST = 13   # expected seconds (full run, one core): parallel runs start long ones first
 NAME = "saxe_2014_learning_curves"
 TITLE = "Learning curves of deep linear networks: closed forms, implicit solutions, time to learn"
 REFERENCE = ("A. Saxe, J. McClelland, S. Ganguli, Exact solutions to the nonlinear dynamics of "

@@ -28,6 +28,7 @@ from ibsym.plots.margins import margin_convergence_figure
 from ibsym.reproduce import check_close, raise_on_failures, record_check
 
 IBSYM_DERIVATION = True   # marks a derivation script: reproduce runs only marked files
+IBSYM_COST = 15   # expected seconds (full run, one core): parallel runs start long ones first
 NAME = "soudry_2018_max_margin"
 TITLE = "GD on separable data converges to the max-margin direction at rate 1/log t (Soudry et al. 2018)"
 REFERENCE = ("D. Soudry, E. Hoffer, M. S. Nacson, S. Gunasekar, N. Srebro, The Implicit Bias of "

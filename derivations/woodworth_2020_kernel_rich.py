@@ -30,6 +30,7 @@ from ibsym.plots.limits import alpha_sweep_figure
 from ibsym.reproduce import check_close, raise_on_failures, record_check
 
 IBSYM_DERIVATION = True   # marks a derivation script: reproduce runs only marked files
+IBSYM_COST = 8   # expected seconds (full run, one core): parallel runs start long ones first
 NAME = "woodworth_2020_kernel_rich"
 TITLE = "Kernel and rich regimes of w = u₊² − u₋² (Woodworth et al. 2020)"
 REFERENCE = ("B. Woodworth, S. Gunasekar, J. Lee, E. Moroshko, P. Savarese, I. Golan, D. Soudry, "

@@ -22,6 +22,7 @@ from ibsym.plots.margins import weight_sweep_figure
 from ibsym.reproduce import check_close, raise_on_failures, record_check
 
 IBSYM_DERIVATION = True   # marks a derivation script: reproduce runs only marked files
+IBSYM_COST = 6   # expected seconds (full run, one core): parallel runs start long ones first
 NAME = "xu_2021_importance_weights"
 TITLE = "Importance weighting does not change the max-margin limit; its effect decays as 1/log t (Xu et al. 2021)"
 REFERENCE = ("D. Xu, Y. Ye, C. Ruan, Understanding the Role of Importance Weighting for Deep "

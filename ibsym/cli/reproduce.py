@@ -11,6 +11,14 @@ from ibsym.core.errors import InputError
 EPILOG = """examples:
   ibsym reproduce                       # everything, into ./ibsym-out
   ibsym reproduce barrett_dherin_2021_igr --out /tmp/igr
+  ibsym reproduce --jobs 1                # one after another, in this process
+  ibsym reproduce --scheduler tcp://10.0.0.5:8786   # on a running Dask cluster
+parallel: by default the derivations run on a local pool of one process per CPU (--jobs N),
+each in a fresh process, longest first; progress lines on stderr; the report lists them by
+name whatever the order of completion.  Ctrl-C stops every worker and exits 130 (no report
+is written for a partial run).  --budget bounds each derivation and the whole run.
+--scheduler ADDRESS submits them to an existing Dask cluster (pip install 'ibsym[dask]'):
+workers run each script in a temporary folder and send its files back.
 derivation scripts are Python code and run with your rights: reproduce runs only the *.py
 files (of derivations/, or of --derivations DIR) that carry the module-level marker
 IBSYM_DERIVATION = True (read from the file, not imported) -- pass only folders you trust.
@@ -39,8 +47,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pdf", action="store_true",
                    help="require report.pdf: exit 2 before running if pdflatex is missing, "
                         "1 if the build fails (default: skipped with a note without pdflatex)")
+    p.add_argument("--jobs", metavar="N",
+                   help="worker processes of the local pool (default: one per CPU; 1 runs the "
+                        "derivations one after another in this process)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on an existing Dask cluster, e.g. tcp://HOST:8786 (needs "
+                        "dask.distributed: pip install 'ibsym[dask]')")
     p.set_defaults(handler=run)
 
+
+#: Largest ``--jobs``: one worker per derivation is the most a run can use.
+MAX_JOBS = 1024
 
 #: ``--budget`` default (seconds: every derivation, full size) and what to try past it.
 BUDGET_SECONDS = 3600.0
@@ -60,8 +77,17 @@ def run(args: argparse.Namespace) -> int:
         for name in find_derivations(directory):
             print(name)
         return 0
+    jobs = None
+    if args.jobs is not None:
+        text = args.jobs.strip()
+        if not (text.isascii() and text.isdigit() and len(text) <= 4
+                and 1 <= int(text) <= MAX_JOBS):
+            raise InputError(f"--jobs must be a positive whole number (at most {MAX_JOBS}), "
+                             f"got {args.jobs[:40]!r}")
+        jobs = int(text)
     res = reproduce(args.names, args.out, quick=args.quick, directory=directory,
-                    budget=getattr(args, "budget_obj", None), pdf=args.pdf)
+                    budget=getattr(args, "budget_obj", None), pdf=args.pdf, jobs=jobs,
+                    scheduler=args.scheduler)
     json.dump({"ok": res["ok"], "report": res["report"], "pdf": res["pdf"],
                "results": [{k: r.get(k) for k in ("name", "status", "seconds", "message")}
                            for r in res["results"]]}, sys.stdout, indent=2)
