@@ -27,7 +27,7 @@ from ibsym.core.errors import BudgetExceeded, IbsymError, InputError, OracleMism
 __all__ = ["main", "COMMANDS", "build_parser"]
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("derive", "verify", "reproduce", "zeta", "spectral", "limit", "eos", "card", )
+COMMANDS: tuple[str, ...] = ("derive", "verify", "reproduce", "zeta", "spectral", "limit", "eos", "bad-minima", "card", )
 
 _EPILOG = """examples:
   ibsym derive gd --order 2                         # generic form with nabla L, nabla^2 L ...
@@ -80,7 +80,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ibsym {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS if only is None else (only,):
-        module = importlib.import_module(f"{__name__}.{name}")
+        module = importlib.import_module(f"{__name__}.{name.replace('-', '_')}")  # bad-minima: bad_minima.py
         before = set(sub.choices)
         module.register(sub)
         for added in set(sub.choices) - before:   # --budget on every subcommand

@@ -23,7 +23,7 @@ __all__ = ["toplevel_parser", "summary"]
 def summary(module: str, command: str) -> str | None:
     """The ``help=`` string of ``sub.add_parser(command, help=...)`` in ``module``'s source
     (None if it is not a plain string literal there)."""
-    spec = importlib.util.find_spec(module)
+    spec = importlib.util.find_spec(module.replace("-", "_"))   # command bad-minima: bad_minima.py
     if spec is None or not spec.origin or not spec.origin.endswith(".py"):
         return None
     with open(spec.origin, encoding="utf-8") as fh:
@@ -64,7 +64,7 @@ class _Loader:
     def import_module(self, name: str, package: str | None = None) -> Any:
         prefix = self.package + "."
         if name.startswith(prefix):
-            command = name[len(prefix):]
+            command = name[len(prefix):].replace("_", "-")   # module bad_minima: command bad-minima
             text = summary(name, command)
             if text is not None:
                 return _Summary(name, command, text)

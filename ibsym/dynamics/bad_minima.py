@@ -330,9 +330,10 @@ def _train_epochs(opt: Any, net: MLP, grad: NetworkGradient, theta: np.ndarray, 
 def bad_minima_experiment(*, size: str = "default", replicas: tuple[int, ...] | None = None,
                           noise: float = 0.1, seed: int = 0, combos: str | None = None,
                           n_train: int = 200, width: int = 512, lr: float = 0.1,
-                          batch_size: int = 50, epochs: int = 400, anneal: float = 0.25,
-                          l2: float = 4e-3, beta: float = 0.9, sigma: float = 0.2,
+                          batch_size: int = 25, epochs: int = 400, anneal: float = 0.25,
+                          l2: float = 1e-3, beta: float = 0.9, sigma: float = 0.2,
                           adversarial_lr: float = 0.5, adversarial_epochs: int = 150,
+                          adversarial_batch: int = 50,
                           progress: Callable[[str], None] | None = None,
                           budget: Budget | float | None = None) -> BadMinima:
     """Random start vs adversarial starts (one per R), each trained on the true labels.
@@ -354,7 +355,7 @@ def bad_minima_experiment(*, size: str = "default", replicas: tuple[int, ...] | 
         mini-batch steps, step ``lr`` then ``lr/10`` for the last fraction ``anneal``.
     l2, beta, sigma : weight decay λ (λθ added to the gradient), heavy-ball β, and the
         augmentation's pixel noise σ (with random shifts of up to one pixel).
-    adversarial_lr, adversarial_epochs : SGD on the random-label copies.
+    adversarial_lr, adversarial_epochs, adversarial_batch : SGD on the random-label copies.
     progress : called with a one-line message after each phase.
     budget : a :class:`~ibsym.core.budget.Budget` or seconds, checked every epoch.
     """
@@ -418,7 +419,7 @@ def bad_minima_experiment(*, size: str = "default", replicas: tuple[int, ...] | 
         for R in replicas:
             Xa, Ya = adversarial_copies(Xc[tr], replicas=R, noise=noise, classes=10,
                                         seed=seed + R, fill=-mu)
-            ga = NetworkGradient(net, Xa, Ya, batch_size=batch_size, seed=seed)
+            ga = NetworkGradient(net, Xa, Ya, batch_size=adversarial_batch, seed=seed)
             th_adv = _train_epochs(get_optimizer("gd"), net, ga, theta0, h=adversarial_lr,
                                    epochs=adversarial_epochs, anneal=0.0, budget=budget,
                                    where=f"bad-minima: adversarial start R={R}")
@@ -434,6 +435,7 @@ def bad_minima_experiment(*, size: str = "default", replicas: tuple[int, ...] | 
                 "width": width, "lr": lr, "batch_size": batch_size, "epochs": epochs,
                 "anneal": anneal, "l2": l2, "beta": beta, "sigma": sigma,
                 "adversarial_lr": adversarial_lr, "adversarial_epochs": adversarial_epochs,
+                "adversarial_batch": adversarial_batch,
                 "seed": seed, "network": f"MLP{net.sizes} relu, cross-entropy",
                 "data": "scikit-learn load_digits (bundled)", "test_size": int(len(te)),
                 "combos": combos}
