@@ -41,6 +41,7 @@ from ibsym.core.notation import coefficient_text
 from ibsym.numeric.kernels import compile_gradient, paths
 from ibsym.bea.optimizers import hyper_symbol
 from ibsym.plots.orders import error_orders
+from ibsym.plots.flows import one_norm_illustration, regularization_strength
 from ibsym.core.progress import Progress
 from ibsym.plots import save_figure
 from ibsym.reproduce import record_check, check_close, raise_on_failures
@@ -158,11 +159,12 @@ def _grid(lo, hi, n):
     return [lo + (hi - lo) * k / (n - 1) for k in range(n)]
 
 
-def illustration(fig, loss, checks: list, cw_coefficient, steps) -> dict:
+def illustration(loss, checks: list, cw_coefficient, steps) -> tuple[dict, object]:
     """Adam on (ab−1)²/2 for β < ρ and β > ρ: iterates, h → 0 flow (order 0) and order-1
     flows in the (a, b) plane over the perturbed one-norm; below, the one-norm along the
     iterates minus along the h → 0 flow.  Checks its sign against the derived coefficient
-    c = (β−ρ)/((1−β)(1−ρ)) (``cw_coefficient``)."""
+    c = (β−ρ)/((1−β)(1−ρ)) (``cw_coefficient``).  Returns the record and the figure
+    (:func:`ibsym.plots.flows.one_norm_illustration`)."""
     cfg = ILLUSTRATION
     theta0, eps, T = cfg["theta0"], cfg["eps"], cfg["T"]
     G = compile_gradient(loss)
@@ -171,29 +173,18 @@ def illustration(fig, loss, checks: list, cw_coefficient, steps) -> dict:
         gr = G(Y)
         return ((gr ** 2 + eps) ** 0.5).sum(axis=0)
 
-    fig.clear()
-    ncol = len(cfg["configs"])
-    fig.set_size_inches(6.0 * ncol, 9.0)
     A = _grid(0.38, 1.3, 120)
     B = _grid(1.6, 2.5, 120)
     X = [[a for a in A] for _ in B]
     Y = [[bb for _ in A] for bb in B]
     Z = one_norm([X, Y])
-    lo, hi = float(Z.min()), float(Z.max())
-    levels = [lo * (hi / lo) ** (k / 14) for k in range(15)]      # geometric levels
-    record = {}
-    for col, (beta, rho) in enumerate(cfg["configs"]):
+    record, panels = {}, []
+    for beta, rho in cfg["configs"]:
         c = float(cw_coefficient.subs({BETA: beta, RHO: rho}))
         eq = ib.modified_equation("adam", loss, order=1,
                                   hyper={"beta": beta, "rho": rho, "eps": eps})
-        ax = fig.add_subplot(2, ncol, col + 1)
-        ax2 = fig.add_subplot(2, ncol, ncol + col + 1)
-        cs = ax.contourf(A, B, Z, levels=levels, cmap="Blues", alpha=0.45)
-        ax.contour(A, B, Z, levels=levels, colors="0.5", linewidths=0.3)
-        ax.plot(A, [1 / a for a in A], color="C2", lw=1.0, label="minimizers ab = 1")
-        verdict = "penalized" if c > 0 else "decrease hindered"
-        rows = []
-        for i, h in enumerate(steps):
+        rows, drawn = [], []
+        for h in steps:
             d = paths(eq, theta0, h, T, orders=(0, 1), shift=False)
             it, f0, f1, t = d["iterates"], d["flow_0"], d["flow_1"], d["t"]
             n_it, n_f0, n_f1 = one_norm(it.T), one_norm(f0.T), one_norm(f1.T)
@@ -208,15 +199,8 @@ def illustration(fig, loss, checks: list, cw_coefficient, steps) -> dict:
                          "end_flow0": [float(x) for x in f0[-1]],
                          "sharpness_end": float((it[-1] ** 2).sum()),
                          "sharpness_end_flow0": float((f0[-1] ** 2).sum())})
-            col_h = f"C{i}"
-            if i == len(steps) - 1:
-                ax.plot(f0[:, 0], f0[:, 1], "k--", lw=1.3, label="h → 0 flow (order 0)")
-            ax.plot(f1[:, 0], f1[:, 1], "-", color=col_h, lw=1.3,
-                    label=f"order-1 flow, h = {h:g}")
-            ax.plot(it[::2, 0], it[::2, 1], ".", color=col_h, ms=3,
-                    label=f"Adam iterates, h = {h:g}")
-            ax2.plot(t, gap, "-", color=col_h, lw=1.6, label=f"iterates, h = {h:g}")
-            ax2.plot(t, gap1, ":", color=col_h, lw=1.4, label=f"order-1 flow, h = {h:g}")
+            drawn.append({"h": h, "t": t, "iterates": it, "flow_0": f0, "flow_1": f1,
+                          "gap": gap, "gap_flow1": gap1})
             sign_ok = (peak > 0) == (c < 0) and (peak1 > 0) == (c < 0)
             record_check(checks, f"illustration β={beta:g}, ρ={rho:g}, h={h:g}: the one-norm along the "
                    f"iterates is {'above' if c < 0 else 'below'} the h → 0 flow's, as the sign "
@@ -228,81 +212,46 @@ def illustration(fig, loss, checks: list, cw_coefficient, steps) -> dict:
         peaks = [abs(r["peak_gap_iterates"]) for r in rows]
         record_check(checks, f"illustration β={beta:g}, ρ={rho:g}: the one-norm gap grows with h",
                [round(p, 5) for p in peaks], "increasing", all(x < y for x, y in zip(peaks, peaks[1:])))
-        ax.plot([theta0[0]], [theta0[1]], "ks", mfc="none", ms=8, label="θ_0")
-        ax.set_xlim(A[0], A[-1])
-        ax.set_ylim(B[0], B[-1])
-        ax.set_xlabel("a")
-        ax.set_ylabel("b")
-        ax.set_title(f"Adam β = {beta:g}, ρ = {rho:g}, ε = {eps:g} on (ab−1)²/2\n"
-                     f"c = (β−ρ)/((1−β)(1−ρ)) = {c:.3g}: one-norm {verdict}", fontsize=9)
-        ax.legend(fontsize=6, loc="lower right")
-        if col == ncol - 1:
-            cb = fig.colorbar(cs, ax=ax)
-            cb.set_label("‖∇E‖_{1,ε} = Σ_j √((∂_jE)² + ε)", fontsize=8)
-            cb.ax.tick_params(labelsize=7)
-        ax2.axhline(0.0, color="k", lw=0.8)
-        ax2.set_xlabel("t = n h")
-        ax2.set_ylabel("‖∇E‖_{1,ε}(θ(t)) − ‖∇E‖_{1,ε}(h → 0 flow at t)")
-        ax2.set_title(f"β = {beta:g}, ρ = {rho:g}: one-norm along the iterates (solid) and the "
-                      "order-1 flow (dotted)\nminus along the h → 0 flow; above 0: decrease "
-                      "hindered, below 0: penalized", fontsize=8)
-        ax2.legend(fontsize=7)
-        ax2.grid(True, alpha=0.3)
         record[f"beta={beta:g},rho={rho:g}"] = {"c": c, "runs": rows}
-    fig.tight_layout()
-    return record
+        panels.append({"beta": beta, "rho": rho, "c": c, "runs": drawn})
+    fig = one_norm_illustration({"a": A, "b": B, "values": Z}, panels, theta0=theta0, eps=eps,
+                                loss_text="(ab−1)²/2",
+                                coefficient_text=coefficient_text(cw_coefficient),
+                                minimizers=lambda a: 1 / a)
+    return record, fig
 
 
-def comparison(fig, coefficients: dict) -> dict:
+def comparison(coefficients: dict) -> tuple[dict, object]:
     """Strength of the first-order implicit regularizer vs the hyper-parameters, evaluated
-    from the derived coefficients (no formula is typed in here)."""
-    fig.clear()
-    fig.set_size_inches(14, 4.8)
-    ax, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    from the derived coefficients (no formula is typed in here).  Returns the table and the
+    figure (:func:`ibsym.plots.flows.regularization_strength`)."""
     betas = [0.95 * k / 80 for k in range(81)]
-    table = {}
+    table, two_norm = {}, []
     for label, expr, style in coefficients["two_norm"]:
-        ys = [float(expr.subs({BETA: x})) for x in betas]
-        ax.semilogy(betas, ys, style, lw=1.8, label=label)
+        two_norm.append((label, [float(expr.subs({BETA: x})) for x in betas], style))
         table[label] = {"beta=0.9": float(expr.subs({BETA: 0.9})), "expr": coefficient_text(expr)}
     same_h = coefficients.get("heavy_ball_same_h")
+    reference = None
     if same_h is not None:
-        ax.semilogy(betas, [float(same_h.subs({BETA: x})) for x in betas], ":", color="0.4",
-                    lw=1.4, label="heavy ball at the same h: λ/h = (1+β)/(4(1−β)²)")
-    ax.set_xlabel("β")
-    ax.set_ylabel("λ / h_eff  (Ẽ ∝ E + λ‖∇E‖²)")
-    ax.set_title("two-norm penalty at equal effective step h_eff\n(GD: h; heavy ball, "
-                 "Nesterov: h/(1−β); EMA: h; Adam, √ε ≫ |∂E|: h/√ε)", fontsize=9)
-    ax.legend(fontsize=7)
-    ax.grid(True, which="both", alpha=0.3)
+        reference = (f"heavy ball at the same h: λ/h = {coefficient_text(same_h)}",
+                     [float(same_h.subs({BETA: x})) for x in betas])
     c = coefficients["one_norm"]
-    for i, rho in enumerate((0.9, 0.99, 0.999)):
-        ys = [float(c.subs({BETA: x, RHO: rho})) for x in betas]
-        ax2.plot(betas, ys, "-", color=f"C{i}", lw=1.8, label=f"Adam, ρ = {rho:g}")
-        table[f"Adam one-norm c, rho={rho:g}"] = {"beta=0.9": float(c.subs({BETA: 0.9, RHO: rho}))}
-    for i, rho in enumerate((0.5, 0.7)):
-        ys = [float(c.subs({BETA: x, RHO: rho})) for x in betas]
-        ax2.plot(betas, ys, "--", color=f"C{i + 3}", lw=1.5, label=f"Adam, ρ = {rho:g}")
+    one_norm = []
+    for rho, style in ((0.9, "-"), (0.99, "-"), (0.999, "-"), (0.5, "--"), (0.7, "--")):
+        one_norm.append((f"Adam, ρ = {rho:g}", [float(c.subs({BETA: x, RHO: rho})) for x in betas],
+                         style))
+        if style == "-":
+            table[f"Adam one-norm c, rho={rho:g}"] = {"beta=0.9": float(c.subs({BETA: 0.9, RHO: rho}))}
     dflt = float(c.subs({BETA: 0.9, RHO: 0.999}))
-    ax2.plot([0.9], [dflt], "r*", ms=11, label=f"PyTorch default β=0.9, ρ=0.999: c = {dflt:.4g}")
     table["Adam one-norm c, PyTorch default (0.9, 0.999)"] = dflt
     rms = coefficients["rmsprop"]
-    for rho in (0.5, 0.7, 0.9, 0.99, 0.999):
-        ax2.plot([0.0], [float(rms.subs({RHO: rho}))], "kv", ms=5)
-    ax2.plot([], [], "kv", ms=5, label="RMSProp (β = 0), ρ = 0.5 … 0.999")
-    ax2.axhline(0.0, color="k", lw=0.8)
-    ax2.set_yscale("symlog", linthresh=1.0)
-    ax2.text(0.02, 0.95, "penalized (β > ρ)", transform=ax2.transAxes, fontsize=8, va="top")
-    ax2.text(0.02, 0.05, "decrease hindered (β < ρ): the typical case", transform=ax2.transAxes,
-             fontsize=8)
-    ax2.set_xlabel("β")
-    ax2.set_ylabel("c = coefficient of h‖∇E‖_{1,ε} (symlog)")
-    ax2.set_title("Adam, √ε ≪ |∂E|: one-norm term h·c·‖∇E‖_{1,ε},  "
-                  f"c = {coefficient_text(c)}", fontsize=9)
-    ax2.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax2.grid(True, alpha=0.3)
-    fig.tight_layout()
-    return table
+    fig = regularization_strength(
+        betas, two_norm, one_norm, reference=reference,
+        points=[(f"PyTorch default β=0.9, ρ=0.999: c = {dflt:.4g}", 0.9, dflt)],
+        rmsprop=("RMSProp (β = 0), ρ = 0.5 … 0.999",
+                 [float(rms.subs({RHO: rho})) for rho in (0.5, 0.7, 0.9, 0.99, 0.999)]),
+        one_norm_text=coefficient_text(c))
+    return table, fig
 
 
 def main(out: Path, *, quick: bool = False) -> dict:
@@ -494,12 +443,11 @@ def main(out: Path, *, quick: bool = False) -> dict:
                         if name == "adam" or k != "beta")
         fig = error_orders(rep, title=f"{name} ({hyp}) on (ab−1)²/2 from (0.3, 1.7)\n"
                                   "global error vs h (order 2 is new)")
-        save_figure(fig, out / f"orders_{name}.png", dpi=120)
+        save_figure(fig, out / f"orders_{name}.png")
         files.append(f"orders_{name}.png")
     steps_ill = ILLUSTRATION["steps"][1:] if quick else ILLUSTRATION["steps"]
-    canvas = error_orders(reports["adam"][1])       # a Figure from ibsym.plots, redrawn
-    record = illustration(canvas, loss, checks, c_adam, steps_ill)
-    save_figure(canvas, out / "adam_bilinear_one_norm.png", dpi=110)
+    record, fig = illustration(loss, checks, c_adam, steps_ill)
+    save_figure(fig, out / "adam_bilinear_one_norm.png")
     files.append("adam_bilinear_one_norm.png")
     prog.update("illustration")
     gd_ml = ib.modified_equation("gd", order=1).modified_loss()
@@ -508,17 +456,16 @@ def main(out: Path, *, quick: bool = False) -> dict:
     from_ml = {n: (m.potentials[1].coefficient(HG) / m.potentials[0].coefficient(()))
                for n, m in mom.items()}
     two_norm = [
-        ("GD (Barrett & Dherin): 1/4", gd_ml.potentials[1].coefficient(HG) + 0 * b, "k-"),
+        ("GD (Barrett & Dherin): 1/4", gd_ml.potentials[1].coefficient(HG) + 0 * b, "-"),
         ("heavy ball (Ghosh et al.), h_eff = h/(1−β); = EMA = large-ε Adam",
-         (from_ml["heavy-ball"] * (1 - b)).factor(), "C0-"),
-        ("EMA momentum", from_ml["heavy-ball-ema"].factor(), "C1--"),
-        ("Nesterov, h_eff = h/(1−β)", (from_ml["nesterov"] * (1 - b)).factor(), "C2-"),
-        ("Adam/RMSProp, √ε ≫ |∂E| (Table 1)", ((c_adam + d_adam) / 2).factor(), "C3:"),
+         (from_ml["heavy-ball"] * (1 - b)).factor(), "-"),
+        ("EMA momentum", from_ml["heavy-ball-ema"].factor(), "--"),
+        ("Nesterov, h_eff = h/(1−β)", (from_ml["nesterov"] * (1 - b)).factor(), "-"),
+        ("Adam/RMSProp, √ε ≫ |∂E| (Table 1)", ((c_adam + d_adam) / 2).factor(), ":"),
     ]
-    canvas = error_orders(reports["adam"][1])
-    table = comparison(canvas, {"two_norm": two_norm, "one_norm": c_adam, "rmsprop": c_rms,
-                                "heavy_ball_same_h": from_ml["heavy-ball"].factor()})
-    save_figure(canvas, out / "regularization_strength.png", dpi=120)
+    table, fig = comparison({"two_norm": two_norm, "one_norm": c_adam, "rmsprop": c_rms,
+                             "heavy_ball_same_h": from_ml["heavy-ball"].factor()})
+    save_figure(fig, out / "regularization_strength.png")
     files.append("regularization_strength.png")
     same_hb = (two_norm[1][1] - two_norm[4][1]).cancel() == 0
     record_check(checks, "at equal effective step, heavy ball, EMA momentum and large-ε Adam share the "

@@ -37,6 +37,7 @@ from ibsym.core.notation import coefficient_text
 from ibsym.numeric.kernels import iterate, paths
 from ibsym.bea.optimizers import hyper_symbol
 from ibsym.plots.orders import error_orders
+from ibsym.plots.flows import initial_shift_figure
 from ibsym.core.progress import Progress
 from ibsym.bea.trees import LEAF, Combination
 from ibsym.plots import save_figure
@@ -131,58 +132,32 @@ def check_worked_instance(checks: list, loss=None) -> object:
     return inst
 
 
-def _shift_figure(fig, loss, theta0):
+def _shift_figure(loss, theta0):
     """Left: heavy ball (β = 0.7, h = 0.005) against the order-1 flow started at θ_0 and at
     θ̃(0), at equal times t = nh.  Right: error vs time for β = 0.5 (the order test of
-    formulas.md §4.1) at two step sizes.  ``fig`` is a Figure from ibsym.plots, reused
-    as a blank canvas."""
-    fig.clear()
-    fig.set_size_inches(11.5, 4.6)
-    ax, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    formulas.md §4.1) at two step sizes.  Drawn by
+    :func:`ibsym.plots.flows.initial_shift_figure`."""
     beta, h, T = 0.7, 0.005, 0.1
     eq = ib.modified_equation("heavy-ball", loss, order=1, hyper={"beta": beta})
     s = initial_shift(eq, theta0)
     plain = paths(eq, theta0, h, T, orders=(1,), shift=False)
     shifted = paths(eq, list(s[1] * h + theta0), h, T, orders=(1,), shift=False)["flow_1"]
     it, fl, t = plain["iterates"], plain["flow_1"], plain["t"]
-    ax.plot(t, fl[:, 0], "--", color="C3", lw=1.6, label="order-1 flow from θ_0")
-    ax.plot(t, shifted[:, 0], "-", color="C0", lw=1.6,
-            label="order-1 flow from θ̃(0) = θ_0 + hβ/(1−β)²∇E(θ_0)")
-    ax.plot(t, it[:, 0], "k.", ms=7, label="heavy-ball iterates θ_n at t = nh")
-    lag, mid = beta / (1 - beta) * h, len(t) * 2 // 3     # time lag hβ/(1−β) of the iterates
-    y = float(shifted[mid, 0])
-    ax.annotate("", xy=(t[mid] - lag, y), xytext=(t[mid], y),
-                arrowprops={"arrowstyle": "<->", "color": "0.3"})
-    ax.text(t[mid] - lag / 2, y + 0.003, "time lag hβ/(1−β)", ha="center", fontsize=7,
-            color="0.3")
-    ax.set_xlabel("t = n h")
-    ax.set_ylabel("a (first coordinate)")
-    ax.set_title(f"heavy ball β = {beta:g}, h = {h:g} on (ab−1)²/2, first {int(round(T / h))} "
-                 "steps: the iterates start at rest\nand lag the unshifted flow; the shifted "
-                 "flow matches them", fontsize=9)
-    ax.legend(fontsize=7, loc="upper left")
-    ax.grid(True, alpha=0.3)
+    lag = {"beta": beta, "h": h, "t": t, "iterates": it[:, 0], "flow": fl[:, 0],
+           "shifted": shifted[:, 0], "lag": beta / (1 - beta) * h}   # time lag hβ/(1−β)
     eq5 = ib.modified_equation("heavy-ball", loss, order=1, hyper={"beta": 0.5})
     s5 = initial_shift(eq5, theta0)
     T = 1.0
-    for i, h in enumerate((0.004, 0.002)):
+    errors = []
+    for h in (0.004, 0.002):
         plain = paths(eq5, theta0, h, T, orders=(1,), shift=False)
         shifted = paths(eq5, list(s5[1] * h + theta0), h, T, orders=(1,), shift=False)["flow_1"]
-        it, t = plain["iterates"], plain["t"]
-        e_plain = ((plain["flow_1"] - it) ** 2).sum(axis=1) ** 0.5
-        e_shift = ((shifted - it) ** 2).sum(axis=1) ** 0.5
-        c = f"C{i}"
-        ax2.semilogy(t[1:], e_plain[1:], "--", color=c, lw=1.4, label=f"h = {h:g}, from θ_0")
-        ax2.semilogy(t[1:], e_shift[1:], "-", color=c, lw=1.8, label=f"h = {h:g}, from θ̃(0)")
-    ax2.axvspan(T / 2, T, color="0.92", zorder=0, label="window of the order test")
-    ax2.set_xlabel("t = n h")
-    ax2.set_ylabel("‖θ_n − θ̃(nh)‖, order-1 flow")
-    ax2.set_title("β = 0.5: halving h halves the error without the shift (O(h)),\n"
-                  "and quarters it with the shift (O(h²))", fontsize=9)
-    ax2.legend(fontsize=7, ncol=2)
-    ax2.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    return fig
+        it = plain["iterates"]
+        errors.append({"h": h, "t": plain["t"],
+                       "plain": ((plain["flow_1"] - it) ** 2).sum(axis=1) ** 0.5,
+                       "shifted": ((shifted - it) ** 2).sum(axis=1) ** 0.5})
+    return initial_shift_figure(lag, errors, window=(T / 2, T), loss_text="(ab−1)²/2",
+                                beta_errors=0.5)
 
 
 def main(out: Path, *, quick: bool = False) -> dict:
@@ -336,14 +311,14 @@ def main(out: Path, *, quick: bool = False) -> dict:
     hb_num = hb_num.with_verification(rep)
     fig = error_orders(rep, title="heavy ball β=0.5 on (ab−1)²/2 from (0.3, 1.7),\n"
                               "flows from the derived θ̃(0)")
-    save_figure(fig, out / "orders.png", dpi=120)
+    save_figure(fig, out / "orders.png")
     files.append("orders.png")
     fig = error_orders(bad, title="heavy ball β=0.5: flows from θ_0 (no shift)\n"
                               "stall at O(h)")
-    save_figure(fig, out / "orders_noshift.png", dpi=120)
+    save_figure(fig, out / "orders_noshift.png")
     files.append("orders_noshift.png")
-    fig = _shift_figure(error_orders(rep), loss, [0.5, 1.5])
-    save_figure(fig, out / "shift.png", dpi=120)
+    fig = _shift_figure(loss, [0.5, 1.5])
+    save_figure(fig, out / "shift.png")
     files.append("shift.png")
     prog.update("figures")
 

@@ -33,6 +33,7 @@ from ibsym.core import export
 from ibsym.numeric.jets import initial_shift
 from ibsym.numeric.kernels import compile_gradient, compile_terms, integrate_batch, iterate
 from ibsym.plots.orders import error_orders
+from ibsym.plots.flows import sgd_drift_figure
 from ibsym.core.progress import Progress
 from ibsym.plots import save_figure
 from ibsym.reproduce import record_check, check_close, raise_on_failures
@@ -300,52 +301,28 @@ def main(out: Path, *, quick: bool = False) -> dict:
     # 6. figures -------------------------------------------------------------------------
     fig = error_orders(rep, title="SGD, mean over random reshuffling, Smith et al. instance\n"
                               "from (0.7, −0.4): global error vs h (order 2 is new)")
-    save_figure(fig, out / "orders_sgd.png", dpi=120)
+    save_figure(fig, out / "orders_sgd.png")
     files.append("orders_sgd.png")
     fig = error_orders(rep_mba, title="mini-batch Adam (β=0.5, ρ=0.6, ε=0.2), cyclic batches\n"
                                   "global error vs h (no published oracle)")
-    save_figure(fig, out / "orders_minibatch_adam.png", dpi=120)
+    save_figure(fig, out / "orders_minibatch_adam.png")
     files.append("orders_minibatch_adam.png")
-    canvas = error_orders(rep)                       # a Figure from ibsym.plots, redrawn
-    canvas.clear()
-    canvas.set_size_inches(12, 4.6)
-    ax, ax2 = canvas.add_subplot(1, 2, 1), canvas.add_subplot(1, 2, 2)
-    for i, h in enumerate(steps_mc[:2]):
+    drift, distances = [], []
+    for h in steps_mc[:2]:
         mc, d, fs, fg = mc_data[h]
         t = mc["times"]
-        for j, (mk, name) in enumerate((("o", "w0"), ("s", "w1"))):
-            pred = [float(fs[n, j, 0] - fg[n, j, 0]) for n in range(len(t))]
-            got = [float(mc["mean"][n][j] - fg[n, j, 0]) for n in range(len(t))]
-            err = [2 * float(mc["se"][n][j]) for n in range(len(t))]
-            c = f"C{2 * i + j}"
-            ax.plot(t, pred, "-", color=c, lw=1.5,
-                    label=f"h={h:g}, {name}: C̃_SGD flow − GD-modified flow")
-            ax.errorbar(t, got, yerr=err, fmt=mk, color=c, ms=3.5, elinewidth=0.8, capsize=1.5,
-                        label=f"h={h:g}, {name}: Monte-Carlo mean − GD-modified flow (±2 s.e.)")
-    ax.axhline(0.0, color="k", lw=0.7)
-    ax.set_xlabel("t = epoch · m h")
-    ax.set_ylabel("displacement from the GD-modified flow")
-    ax.set_title("drift caused by the variance term (h/4m)Σ‖∇Ĉ_k − ∇C‖² (flows to order h²):\n"
-                 f"prediction (lines) vs the mean of {runs} seeded random-shuffle runs (markers)",
-                 fontsize=9)
-    ax.legend(fontsize=6)
-    ax.grid(True, alpha=0.3)
-    for i, h in enumerate(steps_mc):
+        drift.append({"h": h, "t": t,
+                      "predicted": [[float(fs[n, j, 0] - fg[n, j, 0]) for j in range(2)]
+                                    for n in range(len(t))],
+                      "measured": [[float(mc["mean"][n][j] - fg[n, j, 0]) for j in range(2)]
+                                   for n in range(len(t))],
+                      "stderr": [[float(mc["se"][n][j]) for j in range(2)] for n in range(len(t))]})
+    for h in steps_mc:
         mc, d, _, _ = mc_data[h]
-        t = mc["times"]
-        c = f"C{i}"
-        ax2.semilogy(t[1:], d["sgd2"][1:], "-", color=c, lw=1.8, label=f"h={h:g}: vs C̃_SGD flow")
-        ax2.semilogy(t[1:], d["gd2"][1:], "--", color=c, lw=1.4, label=f"h={h:g}: vs GD-modified")
-        ax2.semilogy(t[1:], [2 * float(s.max()) for s in mc["se"]][1:], ":", color=c, lw=1.0,
-                     label=f"h={h:g}: 2 × Monte-Carlo s.e.")
-    ax2.set_xlabel("t = epoch · m h")
-    ax2.set_ylabel("‖mean iterate − flow‖_∞ (flows to order h²)")
-    ax2.set_title("the mean over random shuffles follows the flow with the variance term,\n"
-                  "to within the Monte-Carlo error", fontsize=9)
-    ax2.legend(fontsize=6, ncol=2)
-    ax2.grid(True, which="both", alpha=0.3)
-    canvas.tight_layout()
-    save_figure(canvas, out / "monte_carlo.png", dpi=120)
+        distances.append({"h": h, "t": mc["times"], "sgd": d["sgd2"], "gd": d["gd2"],
+                          "stderr": [2 * float(s.max()) for s in mc["se"]]})
+    canvas = sgd_drift_figure(drift, distances, runs=runs)
+    save_figure(canvas, out / "monte_carlo.png")
     files.append("monte_carlo.png")
     prog.update("figures")
 

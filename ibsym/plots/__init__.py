@@ -26,7 +26,8 @@ _VECTOR = contextvars.ContextVar("ibsym_vector_sidecars", default=False)
 @contextlib.contextmanager
 def vector_sidecars(on: bool = True) -> Iterator[None]:
     """Within the block, every ``.png`` saved by :func:`save_figure` also gets a vector
-    ``.pdf`` beside it (``reproduce`` runs its derivations so, for the papers' figures)."""
+    ``.pdf`` and ``.svg`` beside it (``reproduce`` runs its derivations so, for the papers'
+    figures)."""
     token = _VECTOR.set(on)
     try:
         yield
@@ -40,7 +41,7 @@ def save_figure(fig: Any, path: str | Path, *, vector: bool | None = None,
 
     Figures are for papers: a raster format is written at ``dpi`` ≥ :data:`MIN_DPI` (200),
     and with ``vector=True`` (default: inside :func:`vector_sidecars`) a ``.png`` gets a
-    vector ``.pdf`` beside it (same stem).
+    vector ``.pdf`` and ``.svg`` beside it (same stem).
 
     Parameters
     ----------
@@ -81,7 +82,10 @@ def save_figure(fig: Any, path: str | Path, *, vector: bool | None = None,
     if fmt in ("png", "jpg", "jpeg", "tif", "tiff", "webp"):
         kwargs["dpi"] = max(float(kwargs.get("dpi") or 0), MIN_DPI)
     out = atomic_save(path, lambda fh: fig.savefig(fh, format=fmt, **kwargs))
-    if (_VECTOR.get() if vector is None else vector) and fmt == "png" and "pdf" in supported:
+    if (_VECTOR.get() if vector is None else vector) and fmt == "png":
         vec = {k: v for k, v in kwargs.items() if k != "dpi"}
-        atomic_save(path.with_suffix(".pdf"), lambda fh: fig.savefig(fh, format="pdf", **vec))
+        for side in ("pdf", "svg"):
+            if side in supported:
+                atomic_save(path.with_suffix("." + side),
+                            lambda fh, side=side: fig.savefig(fh, format=side, **vec))
     return out

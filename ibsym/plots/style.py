@@ -21,11 +21,13 @@ import numpy as np
 from matplotlib.figure import Figure
 
 __all__ = ["COLORS", "ORDER_COLORS", "order_color", "series_color", "new_figure",
-           "legend_outside", "reference_slope", "finish", "mathtext", "layout"]
+           "legend_outside", "legend_below", "legend_panel", "reference_slope", "finish",
+           "mathtext", "layout"]
 
 import re
 
-_SCRIPT = re.compile(r"[^\s$(),;:]*[_^](\{[^{}$]*\}|[A-Za-z0-9])[^\s$(),;:]*")
+_WORD_SCRIPT = re.compile(r"([_^])([A-Za-z]{3,})(?![\w{])")   # h_eff -> h_{eff}
+_SCRIPT = re.compile(r"[^\s$(),;:]*[_^](\{[^{}$]*\}|[^\s$(),;:_^{}])[^\s$(),;:]*")
 
 
 def mathtext(text: str) -> str:
@@ -36,9 +38,14 @@ def mathtext(text: str) -> str:
     --------
     >>> mathtext("‖∇L‖_{1,ε} penalized, n^{-1/2} and $x_1$")
     '$‖∇L‖_{1,ε}$ penalized, $n^{-1/2}$ and $x_1$'
+    >>> mathtext("h_eff, C_SGD, ∂_jE")
+    '$h_{eff}$, $C_{SGD}$, $∂_jE$'
+    >>> mathtext("Q_α, ℓ_p and ‖x‖_∞")
+    '$Q_α$, $ℓ_p$ and $‖x‖_∞$'
     """
     parts = re.split(r"(\$[^$]*\$)", str(text))
-    return "".join(p if p.startswith("$") else _SCRIPT.sub(lambda m: "$" + m.group(0) + "$", p)
+    return "".join(p if p.startswith("$") else _SCRIPT.sub(lambda m: "$" + m.group(0) + "$",
+                                                           _WORD_SCRIPT.sub(r"\1{\2}", p))
                    for p in parts)
 
 #: One colour per meaning (the same in all figures).
@@ -94,6 +101,31 @@ def legend_outside(ax: Any, *, fontsize: float = 8, **kwargs: Any) -> Any:
     return ax.legend(handles, [mathtext(x) for x in labels], loc="upper left",
                      bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=fontsize,
                      frameon=False, **kwargs)
+
+
+def legend_below(ax: Any, *, fontsize: float = 7, ncol: int = 1, **kwargs: Any) -> Any:
+    """Legend under the axes (below the x label), outside the data: for panels side by
+    side, where a legend to the right would cover the next panel."""
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return None
+    return ax.legend(handles, [mathtext(x) for x in labels], loc="upper center",
+                     bbox_to_anchor=(0.5, -0.16), borderaxespad=0.0, fontsize=fontsize,
+                     frameon=False, ncol=ncol, **kwargs)
+
+
+def legend_panel(ax: Any, sources: Sequence[Any], *, fontsize: float = 7, **kwargs: Any) -> Any:
+    """One legend for several panels drawn in a blank axes ``ax`` (a grid cell of its own,
+    so it covers no data); entries of ``sources`` with the same label appear once."""
+    seen: dict[str, Any] = {}
+    for src in sources:
+        for h, lab in zip(*src.get_legend_handles_labels()):
+            seen.setdefault(lab, h)
+    ax.set_axis_off()
+    if not seen:
+        return None
+    return ax.legend(list(seen.values()), [mathtext(x) for x in seen], loc="center left",
+                     borderaxespad=0.0, fontsize=fontsize, frameon=False, **kwargs)
 
 
 def reference_slope(ax: Any, x: Sequence[float], anchor: float, slope: float, *,

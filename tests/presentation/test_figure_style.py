@@ -49,7 +49,7 @@ def _texts(fig):
     return [t for t in fig.findobj(Text) if t.get_text() and t.get_visible()]
 
 
-def test_save_figure_writes_png_at_200_dpi_and_a_vector_pdf(tmp_path):
+def test_save_figure_writes_png_at_200_dpi_and_a_vector_pdf_and_svg(tmp_path):
     fig = Figure(figsize=(2, 1))
     p = save_figure(fig, tmp_path / "f.png", dpi=110)          # a low request is raised
     import matplotlib.image as mpimg
@@ -58,8 +58,9 @@ def test_save_figure_writes_png_at_200_dpi_and_a_vector_pdf(tmp_path):
     with vector_sidecars():                                    # as reproduce runs derivations
         save_figure(fig, tmp_path / "g.png")
     assert (tmp_path / "g.pdf").read_bytes()[:5] == b"%PDF-"
+    assert b"<svg" in (tmp_path / "g.svg").read_bytes()[:1000]
     save_figure(fig, tmp_path / "k.png", vector=True)
-    assert (tmp_path / "k.pdf").is_file()
+    assert (tmp_path / "k.pdf").is_file() and (tmp_path / "k.svg").is_file()
 
 
 @pytest.mark.parametrize("name", list(figures()))
