@@ -8,11 +8,22 @@ Measured in one run, CPU time (process_time, BLAS limited to one thread), best o
   inexact) as the baseline;
 * sharpness per call: Lanczos cold / warm-started vs power iteration (baseline).
 
-Run: python benchmarks/dynamics_speed.py
+Bad-minima experiment (issue 13 part 3), wall and CPU: the whole CLI path
+``ibsym bad-minima --size quick`` in a fresh process (CPU of the child), and one adversarial
+phase (R = 4: 800 random-label copies, 150 epochs, MLP 64-512-10) with BLAS held to one thread
+-- what the experiment does -- vs two BLAS threads (the baseline, NumPy's default here).
+
+Run: python benchmarks/dynamics_speed.py            (everything)
+     python benchmarks/dynamics_speed.py bad-minima (the bad-minima rows only)
 """
 from __future__ import annotations
 
+import os
+import resource
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -84,5 +95,38 @@ def main() -> None:
           f"λ = {pw.value:.5f} (baseline)")
 
 
+def bad_minima() -> None:
+    from ibsym.core.budget import Budget
+    from ibsym.dynamics.bad_minima import _train_epochs, adversarial_copies
+    from ibsym.dynamics.training import NetworkGradient
+    ibsym = Path(sys.executable).with_name("ibsym")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    w = time.perf_counter()
+    proc = subprocess.run([str(ibsym), "bad-minima", "--size", "quick", "--format", "json"],
+                          capture_output=True, text=True, env={**os.environ})
+    wall = time.perf_counter() - w
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    child = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    print(f"ibsym bad-minima --size quick : wall {wall:6.1f} s, CPU {child:6.1f} s "
+          f"(exit {proc.returncode}; 8 runs x 400 epochs + 3 adversarial starts)")
+    d = digits(n=200)
+    net = MLP((64, 512, 10), activation="relu", objective="cross-entropy")
+    Xa, Ya = adversarial_copies(d.X, replicas=4, noise=0.1, classes=10, seed=4)
+    g = NetworkGradient(net, Xa, Ya, batch_size=50, seed=0)
+
+    def phase():
+        return _train_epochs(get_optimizer("gd"), net, g, net.init(seed=0), h=0.5, epochs=150,
+                             anneal=0.0, budget=Budget(None), where="")
+    for threads, what in ((1, "the experiment's setting"), (2, "baseline")):
+        with threadpool_limits(threads, user_api="blas"):
+            w = time.perf_counter()
+            t, _ = cpu(phase, 1)
+            wall = time.perf_counter() - w
+        print(f"adversarial phase R=4, {threads} BLAS thread(s): wall {wall:6.2f} s, CPU "
+              f"{t:6.2f} s ({what})")
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] != ["bad-minima"]:
+        main()
+    bad_minima()
