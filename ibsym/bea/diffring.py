@@ -39,6 +39,7 @@ import sympy as sp
 from sympy.polys.domains import QQ
 from sympy.polys.rings import PolyElement, PolyRing
 
+from ibsym.bea.polyring import poly_ring
 from ibsym.core.errors import BudgetExceeded, InputError, NotDifferentiableError
 
 __all__ = ["DiffRing"]
@@ -61,13 +62,15 @@ class DiffRing:
         The differentiation variables.
     atoms : tuple of sympy.Expr
         Transcendental atoms, in generator order after the parameters.
-    ring : sympy.polys.rings.PolyRing
-        The underlying sparse polynomial ring.
+    ring : sympy.polys.rings.PolyRing or ibsym.bea.polyring.FlintRing
+        The underlying sparse polynomial ring: python-flint's compiled ``fmpq_mpoly`` when
+        it is installed and the coefficient field is ℚ, else SymPy's (the choice and its
+        ``IBSYM_POLY_BACKEND`` override: :mod:`ibsym.bea.polyring`).
     """
 
     def __init__(self, params: Sequence[sp.Symbol], atoms: Sequence[sp.Expr],
                  atom_derivs: dict[sp.Expr, list[sp.Expr]], constants: Sequence[sp.Symbol] = (),
-                 sources: Sequence[sp.Expr] = ()):
+                 sources: Sequence[sp.Expr] = (), backend: str | None = None):
         self.params = tuple(params)
         self.atoms = tuple(atoms)
         self.constants = tuple(constants)
@@ -76,7 +79,9 @@ class DiffRing:
         gens = self.params + self._atom_syms
         # hyper-parameters live in the coefficient field ℚ(β, ρ, …): exact division by 1 − β
         self.domain = QQ.frac_field(*self.constants) if self.constants else QQ
-        self.ring: PolyRing = PolyRing(gens, self.domain)
+        self.ring: PolyRing = poly_ring(gens, self.domain, backend)
+        self.backend = getattr(self.ring, "backend", "sympy")
+        self._native_dgen = self.backend != "sympy"
         self.gens = self.ring.gens
         self.param_gens = self.gens[: len(self.params)]
         self.atom_gens = self.gens[len(self.params):]
@@ -223,6 +228,8 @@ class DiffRing:
     def _dgen(self, p: PolyElement, g: int) -> PolyElement:
         """∂p/∂(generator g), by index (SymPy's ``diff`` looks the generator up by a linear
         search with costly comparisons, which dominates in many dimensions)."""
+        if self._native_dgen:
+            return p.diff_gen(g)
         terms = {}
         for mon, c in p.items():
             e = mon[g]
