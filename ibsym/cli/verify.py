@@ -8,8 +8,9 @@ import sys
 from ibsym.bea.procedure import modified_equation
 from ibsym.core.errors import InputError
 from ibsym.core.parsing import finite_float, parse_assignments, parse_float
-from ibsym.cli._common import (add_problem_arguments, check_order, loss_from_args, optimizer_from_args,
-                      optimizer_help)
+from ibsym.cli._common import (add_max_atoms_argument, add_problem_arguments, check_order,
+                               loss_from_args, max_atoms_from_args, optimizer_from_args,
+                               optimizer_help)
 
 EPILOG = """examples:
   ibsym verify gd --loss "(a*b-1)**2/2" --params "a b" --init "a=0.3,b=1.7" --order 3
@@ -40,8 +41,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--init", required=True, metavar="POINT", help='θ_0, e.g. "a=0.3,b=1.7"')
     p.add_argument("--T", type=str, default="1.0", help="horizon (default 1.0)")
     p.add_argument("--steps", default=None, help="step-size ladder, e.g. 0.04,0.02,0.01,0.005 (default: chosen from the predicted error constants: each order gets >= 3 errors above the float64 floor)")
+    p.add_argument("--precision", choices=("auto", "float64", "extended"), default="auto",
+                   help="auto (default): extended precision (mpmath iterates, fixed-point "
+                        "flows) for the orders the float64 floor leaves unmeasured on the "
+                        "automatic ladder; extended: also on a given --steps ladder")
     p.add_argument("--plot", metavar="FILE", help="write a log-log error plot (PNG/PDF)")
     p.add_argument("--json", action="store_true", help="JSON on stdout")
+    add_max_atoms_argument(p)
     p.set_defaults(handler=run)
 
 
@@ -52,6 +58,7 @@ BUDGET_ADVICE = "lower --order, use fewer or larger --steps or a shorter --T"
 
 def run(args: argparse.Namespace) -> int:
     order = check_order(args.order)
+    max_atoms = max_atoms_from_args(args)
     loss = loss_from_args(args, required=True)
     opt = optimizer_from_args(args)
     theta0 = {k: finite_float(v, f"initial value {k}") for k, v in
@@ -62,8 +69,9 @@ def run(args: argparse.Namespace) -> int:
         _check_plot_path(args.plot)
     from ibsym.numeric.verify import verify
     budget = args.budget_obj
-    eq = modified_equation(opt, loss, order, budget=budget)
-    rep = verify(eq, theta0, T=T, steps=steps, progress=not args.json, budget=budget)
+    eq = modified_equation(opt, loss, order, budget=budget, max_atoms=max_atoms)
+    rep = verify(eq, theta0, T=T, steps=steps, progress=not args.json, budget=budget,
+                 precision=args.precision)
     budget.check("writing the report")
     if rep.warnings:
         for w in rep.warnings:

@@ -138,14 +138,16 @@ class RingEvaluator:
             degree.append(degree[p] + 1)
             return index[mon]
 
-        rows, cols, vals = [], [], []
+        rows, cols, vals, exact = [], [], [], []
         domain = ring.domain
         for r, poly in enumerate(outputs):
             for mon, c in poly.terms():
                 rows.append(r)
                 cols.append(add(mon))
                 cv = domain.to_sympy(c)
-                vals.append(float(cv.xreplace(subs)) if cv.free_symbols else float(cv))
+                cv = cv.xreplace(subs) if cv.free_symbols else cv
+                exact.append(cv)
+                vals.append(float(cv))
         order = sorted(range(len(parent)), key=lambda i: degree[i])
         pos = {old: new for new, old in enumerate(order)}
         self.parent = np.array([pos[parent[i]] for i in order], dtype=np.intp)
@@ -158,6 +160,12 @@ class RingEvaluator:
                        for a, b in self.levels]
         self.C = sparse.csr_matrix((vals, ([r for r in rows], [pos[c] for c in cols])),
                                    shape=(len(outputs), self.n_mon))
+        # the exact coefficients (SymPy numbers) for the extended-precision evaluators of
+        # ibsym.numeric.extended: entry i is exact[i] * monomial cols[i] in output rows[i]
+        self.n_out = len(outputs)
+        self.atom_exprs = atom_exprs
+        self.exact = (np.array(rows, dtype=np.intp), np.array([pos[c] for c in cols],
+                      dtype=np.intp), exact)
         if self.C.shape[0] * self.C.shape[1] <= 100_000:   # small: a dense product is faster
             self.C = self.C.toarray()
 

@@ -117,6 +117,7 @@ class VerifyReport(Result):
     notes: tuple[str, ...] = field(default=())
     warnings: tuple[str, ...] = field(default=())
     initial_shift: tuple = field(default=())
+    precision: str = "float64"
 
     @property
     def ok(self) -> tuple[bool, ...]:
@@ -143,7 +144,8 @@ class VerifyReport(Result):
         return (f"Verification {verdict} ({self.optimizer} on {self.loss}, T={self.T:g}, "
                 f"h in {list(self.step_sizes)}): fitted slopes {sl} (expected k+1 within "
                 f"{self.tolerance}); integrator DOP853 rtol=atol={self.rtol:.1e}, margin "
-                f"{self.margin:.1e}.")
+                f"{self.margin:.1e}" + ("; some orders in extended precision (see notes)."
+                                        if self.precision == "extended" else "."))
 
     def table(self) -> str:
         """Plain-text table of errors and slopes."""
@@ -218,6 +220,7 @@ class VerifyReport(Result):
             "slope_tolerance": self.tolerance, "seconds": self.seconds,
             "notes": list(self.notes), "warnings": list(self.warnings),
             "initial_shift": [list(r) for r in self.initial_shift],
+            "precision": self.precision,
         }
 
 
@@ -262,7 +265,8 @@ def _check_real_at(eq: Any, terms: Any, th0: np.ndarray) -> None:
 def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
            steps: Sequence[float] | None = None, orders: Sequence[int] | None = None,
            *, progress: bool = False, window: float = 0.5, shift: bool = True,
-           max_iterations: int = MAX_ITERATIONS, budget: Any = None) -> VerifyReport:
+           max_iterations: int = MAX_ITERATIONS, budget: Any = None,
+           precision: str = "auto") -> VerifyReport:
     """Fit the global error order of each truncation of a modified equation.
 
     Without ``steps`` the ladder is chosen (:func:`auto_steps`): from the predicted error
@@ -304,18 +308,45 @@ def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
         seconds), checked between the phases: compilation, each run of the optimizer,
         the pilot and the final integration; :class:`~ibsym.core.errors.BudgetExceeded`
         past it.  Default unbounded.
+    precision : {"auto", "float64", "extended"}
+        ``"auto"`` (default): float64; when no float64 ladder measures every order, or
+        the orders that fail sit on the float64 floor, the automatic ladder is chosen
+        again for an error floor of :data:`EXTENDED_ERROR_FLOOR` and those orders are
+        measured in extended precision (:mod:`ibsym.numeric.extended`: mpmath iterates,
+        fixed-point flows, :data:`EXTENDED_DIGITS` digits) -- the report's notes say so
+        and why.  A given ``steps`` ladder is run as given, in float64 (orders on the
+        floor: not measurable, with a warning naming them).  ``"extended"``: the orders
+        near the float64 floor in extended precision, also on a given ladder (a
+        tighter proof: the automatic ladder lies deeper in the asymptotic regime).
+        ``"float64"``: never extended.
 
     Returns
     -------
     VerifyReport
     """
+    if precision not in ("auto", "float64", "extended"):
+        raise InputError(f"precision must be 'auto', 'float64' or 'extended', got {precision!r}")
     kw = dict(progress=progress, window=window, shift=shift, max_iterations=max_iterations,
               budget=budget)
     if steps is not None:
-        return _verify_ladder(eq, theta0, T, steps, orders, **kw)
+        rep = _verify_ladder(eq, theta0, T, steps, orders, **kw)
+        if precision == "extended":
+            return _extend(eq, theta0, rep, window=window, shift=shift, budget=budget,
+                           reason="extended precision was asked for (precision='extended')")
+        return _floor_summary(rep)
     if eq.is_generic:
         raise InputError("verification needs a concrete loss (give --loss and --params)")
-    ladder, why = auto_steps(eq, theta0, T, orders, max_iterations=max_iterations)
+    if precision == "extended":
+        return _verify_extended_auto(eq, theta0, T, orders, kw, "extended precision was "
+                                     "asked for (precision='extended')")
+    try:
+        ladder, why = auto_steps(eq, theta0, T, orders, max_iterations=max_iterations)
+    except InputError as exc:
+        if precision == "float64" or "no float64 step ladder" not in str(exc):
+            raise
+        return _verify_extended_auto(eq, theta0, T, orders, kw, f"the float64 floor "
+                                     f"({AUTO_ERROR_FLOOR:.0e}) leaves fewer than 3 points: "
+                                     + str(exc).split(";")[0])
     rep = _verify_ladder(eq, theta0, T, ladder, orders, **kw)
     # the predicted constants are estimates: when the measured ones choose a ladder that
     # differs (a missing slope, or a top step off by more than 15 %), run that one
@@ -327,7 +358,149 @@ def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
             rep = _verify_ladder(eq, theta0, T, again, orders, **kw)
             why = why2 + " (second run: the constants measured on the first ladder " \
                 f"{[float(f'{h:.4g}') for h in ladder]})"
-    return replace(rep, notes=(f"step ladder chosen automatically: {why}",) + rep.notes)
+    rep = replace(rep, notes=(f"step ladder chosen automatically: {why}",) + rep.notes)
+    if precision == "float64" or rep.passed:
+        return rep
+    bad = [(k, s, errs) for k, s, ok, errs in zip(rep.orders, rep.slopes, rep.ok, rep.errors)
+           if not ok]
+    on_floor = [k for k, s, errs in bad
+                if s is None or np.nanmin(np.asarray(errs, float)) < 1e4 * rep.floor]
+    if not bad or len(on_floor) < len(bad) or not all(np.isfinite(rep.errors[0])):
+        return rep            # a failure away from the floor: extended precision cannot help
+    sl = ", ".join(f"order {k}: " + (f"{s:.2f}" if s is not None else "n/a")
+                   for k, s, _ in bad)
+    return _verify_extended_auto(eq, theta0, T, orders, kw, "on the float64 ladder the orders "
+                                 f"that fail ({sl}) sit on the float64 floor {rep.floor:.0e}")
+
+
+#: the extended path's error floor (relative, as :data:`AUTO_ERROR_FLOOR`); optimizers with
+#: memory start their flows from the float64 initial value of :mod:`ibsym.numeric.jets`
+#: (~1e-16 relative), so their floor is :data:`EXTENDED_ERROR_FLOOR_MEMORY`
+EXTENDED_ERROR_FLOOR = 1e-18
+EXTENDED_ERROR_FLOOR_MEMORY = 1e-14
+#: digits of the extended-precision iterates and flows
+EXTENDED_DIGITS = 32
+
+
+def _floor_summary(rep: "VerifyReport") -> "VerifyReport":
+    """A given ladder on the float64 floor: one warning naming every order it leaves
+    unmeasured, and what to do."""
+    lost = [k for k, s, errs in zip(rep.orders, rep.slopes, rep.errors)
+            if s is None and sum(np.isfinite(errs)) >= min(3, len(rep.step_sizes))]
+    if not lost:
+        return rep
+    w = (f"orders {', '.join(map(str, lost))} hit the float64 floor {rep.floor:.1e} on the "
+         "given step ladder: no slope is reported for them (never one fitted to round-off) "
+         "-- verify in extended precision (--precision extended; Python: "
+         "precision='extended'), or let verify choose the steps (no --steps)")
+    return replace(rep, warnings=rep.warnings + (w,))
+
+
+def _verify_extended_auto(eq: Any, theta0: Any, T: float, orders: Any, kw: dict,
+                          reason: str) -> "VerifyReport":
+    """The automatic ladder for the extended floor, float64 where it suffices, extended
+    precision for the orders near the float64 floor."""
+    floor = EXTENDED_ERROR_FLOOR_MEMORY if eq.has_memory else EXTENDED_ERROR_FLOOR
+    ladder, why = auto_steps(eq, theta0, T, orders, max_iterations=kw["max_iterations"],
+                             floor=floor)
+    base = _verify_ladder(eq, theta0, T, ladder, orders, **kw)
+    rep = _extend(eq, theta0, base, window=kw["window"], shift=kw["shift"],
+                  budget=kw["budget"], reason=reason)
+    return replace(rep, notes=(f"step ladder chosen automatically for extended precision: "
+                               f"{why}",) + rep.notes)
+
+
+def _fit_row(steps: Sequence[float], errs: Sequence[float], floor: float) -> float | None:
+    pts = [(h, e) for h, e in zip(steps, errs) if np.isfinite(e) and e > floor]
+    return fit_order(*zip(*pts)) if len(pts) >= min(3, len(steps)) else None
+
+
+def _extend(eq: Any, theta0: Any, base: "VerifyReport", *, window: float, shift: bool,
+            budget: Any, reason: str) -> "VerifyReport":
+    """Re-measure, in extended precision, the orders of ``base`` whose errors come within
+    1e4 of its float64 floor (the others keep their float64 errors)."""
+    from fractions import Fraction
+
+    from ibsym.core.budget import Budget
+    from ibsym.numeric import extended as X
+
+    t0 = time.perf_counter()
+    budget = Budget.coerce(budget, advice="lower the order, use fewer or larger steps or a "
+                                          "shorter horizon")
+    steps, T = base.step_sizes, base.T
+    good = [s for s, o in enumerate(base.outcomes) if o["status"] == "ok"]
+    ext = [k for k, errs in zip(base.orders, base.errors)
+           if any(np.isfinite(errs[s]) and errs[s] < 1e4 * base.floor for s in good)]
+    if not ext or not good:
+        return replace(base, notes=base.notes + (
+            "extended precision was not needed: every error lies far above the float64 "
+            f"floor {base.floor:.1e}",))
+    dps = EXTENDED_DIGITS
+    th0 = _theta0_vector(eq, theta0)
+    # predicted smallest error of each extended order: from its error at the largest step
+    pred = []
+    h_min = min(steps[s] for s in good)
+    for k in ext:
+        errs = base.errors[base.orders.index(k)]
+        h, e = max((steps[s], errs[s]) for s in good)
+        if np.isfinite(e) and e > 0:
+            pred.append(e * (h_min / h) ** (k + 1))
+    tol = float(np.clip(1e-3 * min(pred), 10.0 ** (4 - dps), 1e-15)) if pred else 1e-22
+    bits = X.bits_for(dps)
+    budget.check("compiling the modified field in extended precision")
+    F = X.FixedPointTerms(eq, bits, order=max(ext))
+    one = 1 << bits
+    shift_coeffs = np.array(base.initial_shift, dtype=float) if shift and base.initial_shift \
+        else np.zeros((eq.order + 1, eq.loss.dim))
+    tau = eq.tau
+    errors = [list(r) for r in base.errors]
+    for s in good:
+        h = steps[s]
+        n = int(round(T / (tau * h)))
+        budget.check(f"running the optimizer in extended precision at h={h:g}")
+        it = F.to_fixed(X.mp_iterate(eq, th0, h, n, dps))
+        hf = Fraction(h)
+        y0 = np.empty((eq.loss.dim, len(ext)), dtype=object)
+        W = np.zeros((max(ext) + 1, len(ext)), dtype=object)
+        for c, k in enumerate(ext):
+            start = th0 + sum((h ** j * shift_coeffs[j] for j in range(1, k + 1)),
+                              np.zeros(eq.loss.dim))
+            if eq.has_memory and shift:      # the shift in exact binary arithmetic
+                start = [sum((Fraction(float(shift_coeffs[j][i])) * hf ** j
+                              for j in range(1, k + 1)), Fraction(float(th0[i])))
+                         for i in range(eq.loss.dim)]
+                y0[:, c] = [int(round(v * one)) for v in start]
+            else:
+                y0[:, c] = F.to_fixed(start)
+            for j in range(k + 1):
+                W[j, c] = int(round(hf ** j * one))
+        budget.check(f"integrating the modified flows in extended precision at h={h:g}")
+        sol = X.integrate_fixed(F, y0, W, Fraction(tau) * hf, n, tol=tol)
+        ns = np.arange(n + 1)
+        mask = ns * tau * h >= window * T - 1e-12
+        for c, k in enumerate(ext):
+            e = max(float(np.linalg.norm(F.to_float(it[i] - sol[i][:, c])))
+                    for i in ns[mask])
+            errors[base.orders.index(k)][s] = e
+    floor = 50 * tol
+    slopes = [(_fit_row(steps, errors[i], floor) if k in ext else sl)
+              for i, (k, sl) in enumerate(zip(base.orders, base.slopes))]
+    warnings = tuple(w for w in base.warnings
+                     if not any(w.startswith(f"order {k}: only ") for k in ext))
+    for i, k in enumerate(base.orders):
+        if k in ext and slopes[i] is None:
+            warnings += (f"order {k}: fewer than 3 errors above the extended-precision floor "
+                         f"{floor:.1e}: the slope is not measurable on this ladder",)
+    what = (f"extended precision (mpmath iterates, {dps} digits; fixed-point flows, "
+            f"2^-{bits}, Gragg-Bulirsch-Stoer to {tol:.0e}) for orders "
+            f"{', '.join(map(str, ext))} because {reason}")
+    if eq.has_memory and shift:
+        what += "; the initial value of the flow comes from the float64 jets (~1e-16)"
+    notes = tuple(nt for nt in base.notes if not any(nt.startswith(f"order {k}:")
+                                                     for k in ext)) + (what,)
+    return replace(base, errors=tuple(tuple(r) for r in errors), slopes=tuple(slopes),
+                   floor=floor, warnings=warnings, notes=notes, precision="extended",
+                   seconds=base.seconds + time.perf_counter() - t0)
 
 
 #: the smallest error the automatic ladder relies on (relative to max(1, ‖θ_0‖)): ~100x
@@ -339,7 +512,8 @@ AUTO_REGIME_FRACTION = 0.6
 
 def auto_steps(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
                orders: Sequence[int] | None = None, *, max_iterations: int = MAX_ITERATIONS,
-               constants: Mapping[int, float] | None = None) -> tuple[list[float], str]:
+               constants: Mapping[int, float] | None = None,
+               floor: float | None = None) -> tuple[list[float], str]:
     """A step ladder on which every requested order's error slope is measurable.
 
     The error of the flow truncated after h^k is predicted as C_k h^(k+1) with
@@ -351,6 +525,9 @@ def auto_steps(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 
     error reaches :data:`AUTO_ERROR_FLOOR` · max(1, ‖θ_0‖) (or 1/8 of the largest).
     Between them: four geometric steps with ratio ≤ 2 (three if the room is short), as
     fine as the floor allows, each dividing T.
+
+    ``floor`` replaces :data:`AUTO_ERROR_FLOOR` (the extended-precision path passes
+    :data:`EXTENDED_ERROR_FLOOR`).
 
     Returns
     -------
@@ -376,7 +553,9 @@ def auto_steps(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 
     h_hi = min(AUTO_REGIME_FRACTION * h_hi, T / 4)
     nxt = norms[K] * (norms[K] / norms[K - 1]) if K >= 1 and norms[K - 1] > 0 else norms[K]
     ext = list(norms[1:]) + [nxt]              # ext[k] ≈ ‖F_{k+1}‖
-    floor = AUTO_ERROR_FLOOR * max(1.0, float(np.linalg.norm(th0)))
+    floor_rel = AUTO_ERROR_FLOOR if floor is None else float(floor)
+    arith = "float64" if floor is None else "extended-precision"
+    floor = floor_rel * max(1.0, float(np.linalg.norm(th0)))
     lows: dict[int, float] = {}
     consts: dict[int, float] = {}
     for k in orders:
@@ -390,7 +569,7 @@ def auto_steps(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 
     if room < 1.25 ** 2:
         big = consts.get(k_hard, 0.0) * h_hi ** (k_hard + 1)
         raise InputError(
-            f"no float64 step ladder measures order {k_hard}: at the largest step inside the "
+            f"no {arith} step ladder measures order {k_hard}: at the largest step inside the "
             f"asymptotic regime, h = {h_hi:.3g} ({edge}), its error is predicted at {big:.1e}, "
             f"too close to the floor {floor:.0e} for three points above it; verify lower "
             "orders, or over a longer horizon T")

@@ -77,7 +77,7 @@ def test_auto_steps_is_bounded_by_the_regime_and_the_floor(gd8_bilinear):
 
 def test_no_float64_ladder_is_refused_with_a_message(gd8_bilinear):
     with pytest.raises(InputError, match="no float64 step ladder measures order 8"):
-        ib.verify(gd8_bilinear, START, T=0.02)
+        ib.verify(gd8_bilinear, START, T=0.02, precision="float64")
 
 
 def test_a_wrong_prediction_is_corrected_by_the_measured_constants(gd8_bilinear, monkeypatch):
