@@ -16,9 +16,12 @@ complexity (Σ_l ‖W_l‖_F², and the product of the layers' Frobenius norms).
 are ibsym ``Optimizer`` objects run by :func:`ibsym.dynamics.training.train` (``gd`` on
 mini-batches is SGD, ``heavy-ball`` is momentum); the regularizers live in the gradient oracle.
 
-Measured (seed 0, 200 training and 1597 test digits, MLP 64-512-10): random start 0.937 test
-accuracy; vanilla SGD from R = 1, 4, 16: see ``derivations/liu_2020_bad_global_minima.py``
-and the README of ``benchmarks/`` for the table and timings.
+Measured (seed 0, default size, 200 training and 1597 test digits, MLP 64-512-10, 53.7 s CPU):
+random start 0.937 test accuracy; vanilla SGD from R = 1, 4, 16: 0.915, 0.876, 0.800 (test
+loss 0.32, 0.46, 1.00; Σ‖W‖² 977, 2159, 6965; distance from the R = 16 start 4.4); from
+R = 16 momentum+L2 0.945 (distance 74.9), momentum+augmentation 0.947, L2+augmentation 0.936,
+all three 0.958; every one of the 32 runs ≥ 99.5 % train accuracy.  On digits, not a
+synthetic set: the acceptance of issue 13 is met there.
 
 Examples
 --------
