@@ -29,6 +29,7 @@ Examples
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
@@ -40,7 +41,8 @@ import sympy as sp
 from ibsym.core.errors import DivergenceError, InputError, IntegrationError
 from ibsym.numeric.kernels import RingEvaluator
 
-__all__ = ["FixedPointTerms", "mp_iterate", "integrate_fixed", "bits_for", "mp_hyper"]
+__all__ = ["FixedPointTerms", "mp_iterate", "integrate_fixed", "bits_for", "mp_hyper",
+           "extend_report"]
 
 
 def bits_for(dps: int) -> int:
@@ -269,3 +271,93 @@ def integrate_fixed(F: FixedPointTerms, y0: np.ndarray, weights: np.ndarray, H: 
                                    "shorter horizon T or smaller step sizes")
         out[i + 1] = y
     return out
+
+
+def extend_report(eq: Any, theta0: Any, base: Any, *, window: float, shift: bool,
+                  budget: Any, reason: str) -> Any:
+    """Re-measure, in extended precision, the orders of ``base`` whose errors come within
+    1e4 of its float64 floor (the others keep their float64 errors)."""
+    import time
+    from dataclasses import replace
+
+    from ibsym.core.budget import Budget
+    from ibsym.numeric.verify import EXTENDED_DIGITS, _fit_row, _theta0_vector
+    X = sys.modules[__name__]
+
+    t0 = time.perf_counter()
+    budget = Budget.coerce(budget, advice="lower the order, use fewer or larger steps or a "
+                                          "shorter horizon")
+    steps, T = base.step_sizes, base.T
+    good = [s for s, o in enumerate(base.outcomes) if o["status"] == "ok"]
+    ext = [k for k, errs in zip(base.orders, base.errors)
+           if any(np.isfinite(errs[s]) and errs[s] < 1e4 * base.floor for s in good)]
+    if not ext or not good:
+        return replace(base, notes=base.notes + (
+            "extended precision was not needed: every error lies far above the float64 "
+            f"floor {base.floor:.1e}",))
+    dps = EXTENDED_DIGITS
+    th0 = _theta0_vector(eq, theta0)
+    # predicted smallest error of each extended order: from its error at the largest step
+    pred = []
+    h_min = min(steps[s] for s in good)
+    for k in ext:
+        errs = base.errors[base.orders.index(k)]
+        h, e = max((steps[s], errs[s]) for s in good)
+        if np.isfinite(e) and e > 0:
+            pred.append(e * (h_min / h) ** (k + 1))
+    tol = float(np.clip(1e-3 * min(pred), 10.0 ** (4 - dps), 1e-15)) if pred else 1e-22
+    bits = X.bits_for(dps)
+    budget.check("compiling the modified field in extended precision")
+    F = X.FixedPointTerms(eq, bits, order=max(ext))
+    one = 1 << bits
+    shift_coeffs = np.array(base.initial_shift, dtype=float) if shift and base.initial_shift \
+        else np.zeros((eq.order + 1, eq.loss.dim))
+    tau = eq.tau
+    errors = [list(r) for r in base.errors]
+    for s in good:
+        h = steps[s]
+        n = int(round(T / (tau * h)))
+        budget.check(f"running the optimizer in extended precision at h={h:g}")
+        it = F.to_fixed(X.mp_iterate(eq, th0, h, n, dps))
+        hf = Fraction(h)
+        y0 = np.empty((eq.loss.dim, len(ext)), dtype=object)
+        W = np.zeros((max(ext) + 1, len(ext)), dtype=object)
+        for c, k in enumerate(ext):
+            start = th0 + sum((h ** j * shift_coeffs[j] for j in range(1, k + 1)),
+                              np.zeros(eq.loss.dim))
+            if eq.has_memory and shift:      # the shift in exact binary arithmetic
+                start = [sum((Fraction(float(shift_coeffs[j][i])) * hf ** j
+                              for j in range(1, k + 1)), Fraction(float(th0[i])))
+                         for i in range(eq.loss.dim)]
+                y0[:, c] = [int(round(v * one)) for v in start]
+            else:
+                y0[:, c] = F.to_fixed(start)
+            for j in range(k + 1):
+                W[j, c] = int(round(hf ** j * one))
+        budget.check(f"integrating the modified flows in extended precision at h={h:g}")
+        sol = X.integrate_fixed(F, y0, W, Fraction(tau) * hf, n, tol=tol)
+        ns = np.arange(n + 1)
+        mask = ns * tau * h >= window * T - 1e-12
+        for c, k in enumerate(ext):
+            e = max(float(np.linalg.norm(F.to_float(it[i] - sol[i][:, c])))
+                    for i in ns[mask])
+            errors[base.orders.index(k)][s] = e
+    floor = 50 * tol
+    slopes = [(_fit_row(steps, errors[i], floor) if k in ext else sl)
+              for i, (k, sl) in enumerate(zip(base.orders, base.slopes))]
+    warnings = tuple(w for w in base.warnings
+                     if not any(w.startswith(f"order {k}: only ") for k in ext))
+    for i, k in enumerate(base.orders):
+        if k in ext and slopes[i] is None:
+            warnings += (f"order {k}: fewer than 3 errors above the extended-precision floor "
+                         f"{floor:.1e}: the slope is not measurable on this ladder",)
+    what = (f"extended precision (mpmath iterates, {dps} digits; fixed-point flows, "
+            f"2^-{bits}, Gragg-Bulirsch-Stoer to {tol:.0e}) for orders "
+            f"{', '.join(map(str, ext))} because {reason}")
+    if eq.has_memory and shift:
+        what += "; the initial value of the flow comes from the float64 jets (~1e-16)"
+    notes = tuple(nt for nt in base.notes if not any(nt.startswith(f"order {k}:")
+                                                     for k in ext)) + (what,)
+    return replace(base, errors=tuple(tuple(r) for r in errors), slopes=tuple(slopes),
+                   floor=floor, warnings=warnings, notes=notes, precision="extended",
+                   seconds=base.seconds + time.perf_counter() - t0)

@@ -331,8 +331,10 @@ def verify(eq: Any, theta0: Mapping[str, Any] | Sequence[float], T: float = 1.0,
     if steps is not None:
         rep = _verify_ladder(eq, theta0, T, steps, orders, **kw)
         if precision == "extended":
-            return _extend(eq, theta0, rep, window=window, shift=shift, budget=budget,
-                           reason="extended precision was asked for (precision='extended')")
+            from ibsym.numeric.extended import extend_report
+            return extend_report(eq, theta0, rep, window=window, shift=shift, budget=budget,
+                                 reason="extended precision was asked for "
+                                        "(precision='extended')")
         return _floor_summary(rep)
     if eq.is_generic:
         raise InputError("verification needs a concrete loss (give --loss and --params)")
@@ -404,8 +406,9 @@ def _verify_extended_auto(eq: Any, theta0: Any, T: float, orders: Any, kw: dict,
     ladder, why = auto_steps(eq, theta0, T, orders, max_iterations=kw["max_iterations"],
                              floor=floor)
     base = _verify_ladder(eq, theta0, T, ladder, orders, **kw)
-    rep = _extend(eq, theta0, base, window=kw["window"], shift=kw["shift"],
-                  budget=kw["budget"], reason=reason)
+    from ibsym.numeric.extended import extend_report
+    rep = extend_report(eq, theta0, base, window=kw["window"], shift=kw["shift"],
+                        budget=kw["budget"], reason=reason)
     return replace(rep, notes=(f"step ladder chosen automatically for extended precision: "
                                f"{why}",) + rep.notes)
 
@@ -413,94 +416,6 @@ def _verify_extended_auto(eq: Any, theta0: Any, T: float, orders: Any, kw: dict,
 def _fit_row(steps: Sequence[float], errs: Sequence[float], floor: float) -> float | None:
     pts = [(h, e) for h, e in zip(steps, errs) if np.isfinite(e) and e > floor]
     return fit_order(*zip(*pts)) if len(pts) >= min(3, len(steps)) else None
-
-
-def _extend(eq: Any, theta0: Any, base: "VerifyReport", *, window: float, shift: bool,
-            budget: Any, reason: str) -> "VerifyReport":
-    """Re-measure, in extended precision, the orders of ``base`` whose errors come within
-    1e4 of its float64 floor (the others keep their float64 errors)."""
-    from fractions import Fraction
-
-    from ibsym.core.budget import Budget
-    from ibsym.numeric import extended as X
-
-    t0 = time.perf_counter()
-    budget = Budget.coerce(budget, advice="lower the order, use fewer or larger steps or a "
-                                          "shorter horizon")
-    steps, T = base.step_sizes, base.T
-    good = [s for s, o in enumerate(base.outcomes) if o["status"] == "ok"]
-    ext = [k for k, errs in zip(base.orders, base.errors)
-           if any(np.isfinite(errs[s]) and errs[s] < 1e4 * base.floor for s in good)]
-    if not ext or not good:
-        return replace(base, notes=base.notes + (
-            "extended precision was not needed: every error lies far above the float64 "
-            f"floor {base.floor:.1e}",))
-    dps = EXTENDED_DIGITS
-    th0 = _theta0_vector(eq, theta0)
-    # predicted smallest error of each extended order: from its error at the largest step
-    pred = []
-    h_min = min(steps[s] for s in good)
-    for k in ext:
-        errs = base.errors[base.orders.index(k)]
-        h, e = max((steps[s], errs[s]) for s in good)
-        if np.isfinite(e) and e > 0:
-            pred.append(e * (h_min / h) ** (k + 1))
-    tol = float(np.clip(1e-3 * min(pred), 10.0 ** (4 - dps), 1e-15)) if pred else 1e-22
-    bits = X.bits_for(dps)
-    budget.check("compiling the modified field in extended precision")
-    F = X.FixedPointTerms(eq, bits, order=max(ext))
-    one = 1 << bits
-    shift_coeffs = np.array(base.initial_shift, dtype=float) if shift and base.initial_shift \
-        else np.zeros((eq.order + 1, eq.loss.dim))
-    tau = eq.tau
-    errors = [list(r) for r in base.errors]
-    for s in good:
-        h = steps[s]
-        n = int(round(T / (tau * h)))
-        budget.check(f"running the optimizer in extended precision at h={h:g}")
-        it = F.to_fixed(X.mp_iterate(eq, th0, h, n, dps))
-        hf = Fraction(h)
-        y0 = np.empty((eq.loss.dim, len(ext)), dtype=object)
-        W = np.zeros((max(ext) + 1, len(ext)), dtype=object)
-        for c, k in enumerate(ext):
-            start = th0 + sum((h ** j * shift_coeffs[j] for j in range(1, k + 1)),
-                              np.zeros(eq.loss.dim))
-            if eq.has_memory and shift:      # the shift in exact binary arithmetic
-                start = [sum((Fraction(float(shift_coeffs[j][i])) * hf ** j
-                              for j in range(1, k + 1)), Fraction(float(th0[i])))
-                         for i in range(eq.loss.dim)]
-                y0[:, c] = [int(round(v * one)) for v in start]
-            else:
-                y0[:, c] = F.to_fixed(start)
-            for j in range(k + 1):
-                W[j, c] = int(round(hf ** j * one))
-        budget.check(f"integrating the modified flows in extended precision at h={h:g}")
-        sol = X.integrate_fixed(F, y0, W, Fraction(tau) * hf, n, tol=tol)
-        ns = np.arange(n + 1)
-        mask = ns * tau * h >= window * T - 1e-12
-        for c, k in enumerate(ext):
-            e = max(float(np.linalg.norm(F.to_float(it[i] - sol[i][:, c])))
-                    for i in ns[mask])
-            errors[base.orders.index(k)][s] = e
-    floor = 50 * tol
-    slopes = [(_fit_row(steps, errors[i], floor) if k in ext else sl)
-              for i, (k, sl) in enumerate(zip(base.orders, base.slopes))]
-    warnings = tuple(w for w in base.warnings
-                     if not any(w.startswith(f"order {k}: only ") for k in ext))
-    for i, k in enumerate(base.orders):
-        if k in ext and slopes[i] is None:
-            warnings += (f"order {k}: fewer than 3 errors above the extended-precision floor "
-                         f"{floor:.1e}: the slope is not measurable on this ladder",)
-    what = (f"extended precision (mpmath iterates, {dps} digits; fixed-point flows, "
-            f"2^-{bits}, Gragg-Bulirsch-Stoer to {tol:.0e}) for orders "
-            f"{', '.join(map(str, ext))} because {reason}")
-    if eq.has_memory and shift:
-        what += "; the initial value of the flow comes from the float64 jets (~1e-16)"
-    notes = tuple(nt for nt in base.notes if not any(nt.startswith(f"order {k}:")
-                                                     for k in ext)) + (what,)
-    return replace(base, errors=tuple(tuple(r) for r in errors), slopes=tuple(slopes),
-                   floor=floor, warnings=warnings, notes=notes, precision="extended",
-                   seconds=base.seconds + time.perf_counter() - t0)
 
 
 #: the smallest error the automatic ladder relies on (relative to max(1, ‖θ_0‖)): ~100x
