@@ -32,7 +32,7 @@ from typing import Any
 import sympy as sp
 from sympy.polys.domains import QQ
 
-from ibsym.bea.diffring import DiffRing, _atoms_of
+from ibsym.bea.diffring import DEFAULT_MAX_ATOMS, DiffRing, _atoms_of
 from ibsym.core.errors import InputError
 from ibsym.core.losses import Loss
 from ibsym.bea.trees import LEAF, Combination, canonical, exact_coefficients, from_exact
@@ -162,12 +162,15 @@ class ConcreteAlgebra(Algebra):
     extra : sequence of sympy.Expr
         Further expressions whose atoms the ring must contain (coordinate-wise
         roots such as √(∂_jL² + ε), added on demand by :mod:`ibsym.bea.procedure`).
+    max_atoms : int, default :data:`~ibsym.bea.diffring.DEFAULT_MAX_ATOMS`
+        Atom budget of the ring (see :meth:`DiffRing.from_expressions`).
     """
 
     generic = False
 
     def __init__(self, loss: Loss, constants: Sequence[sp.Symbol] = (),
-                 extra: Sequence[sp.Expr] = (), jet_order: int | None = None):
+                 extra: Sequence[sp.Expr] = (), jet_order: int | None = None,
+                 max_atoms: int = DEFAULT_MAX_ATOMS):
         if loss.is_generic:
             raise InputError("ConcreteAlgebra needs a concrete loss")
         loss.check_smooth()
@@ -179,8 +182,9 @@ class ConcreteAlgebra(Algebra):
         # |u| atoms come only from coordinate-wise roots (√(x²) = |x|): the loss is smooth
         self.ring = DiffRing.from_expressions([loss.expr, *loss.batches, *extra], loss.params,
                                               constants=self.constants, jet_order=jet_order,
-                                              allow_abs=True)
+                                              allow_abs=True, max_atoms=max_atoms)
         self.jet_order = jet_order
+        self.max_atoms = max_atoms
         self.L = self.ring.from_sympy(loss.expr)
         self._grad = tuple(self.ring.gradient(self.L))
         self._dcache: dict[tuple[int, ...], tuple] = {(): self._grad}
@@ -201,12 +205,15 @@ class ConcreteAlgebra(Algebra):
         if c == 1:
             return a
         cr = self.ring.from_sympy(c)
+        if cr.is_ground:           # a number or a rational function of the constants:
+            k = cr.LC              # multiply the coefficients (no monomial products)
+            return tuple(x * k for x in a)
         return tuple(x * cr for x in a)
 
     def extended(self, atoms: Sequence[sp.Expr]) -> "ConcreteAlgebra":
         """The same algebra over a ring that also has ``atoms``."""
         return ConcreteAlgebra(self.loss, self.constants, tuple(self.extra) + tuple(atoms),
-                               jet_order=self.jet_order)
+                               jet_order=self.jet_order, max_atoms=self.max_atoms)
 
     def is_zero(self, a: tuple) -> bool:
         return all(not x for x in a)

@@ -39,6 +39,7 @@ from typing import Any
 
 import sympy as sp
 
+from ibsym.bea.diffring import DEFAULT_MAX_ATOMS
 from ibsym.bea.procedure import modified_equation
 from ibsym.core.errors import InputError
 from ibsym.core.export import latex_document
@@ -438,7 +439,8 @@ class ComponentwiseEquation(Result):
 def componentwise_equation(optimizer: str | Optimizer, order: int = 1, *,
                            hyper: dict[str, Any] | None = None,
                            budget_seconds: float | None = 300.0,
-                           budget: Any = None) -> ComponentwiseEquation:
+                           budget: Any = None,
+                           max_atoms: int = DEFAULT_MAX_ATOMS) -> ComponentwiseEquation:
     """The modified equation of a coordinate-wise optimizer for a generic loss, in index
     notation (see the module docstring).
 
@@ -454,6 +456,9 @@ def componentwise_equation(optimizer: str | Optimizer, order: int = 1, *,
     budget : Budget, optional
         A :class:`~ibsym.core.budget.Budget` shared with the rest of a computation
         (overrides ``budget_seconds``).
+    max_atoms : int, default 200
+        Atom budget of the jet ring (the partial derivatives ∂^α L and the coordinate-wise
+        roots are its atoms; see :func:`~ibsym.bea.procedure.modified_equation`).
 
     Examples
     --------
@@ -464,7 +469,8 @@ def componentwise_equation(optimizer: str | Optimizer, order: int = 1, *,
     opt = get_optimizer(optimizer, **(hyper or {}))
     d = order + 2
     loss = coordinate_loss(d)
-    eq = modified_equation(opt, loss, order, budget_seconds=budget_seconds, budget=budget)
+    eq = modified_equation(opt, loss, order, budget_seconds=budget_seconds, budget=budget,
+                           max_atoms=max_atoms)
     relabel = _Relabel(eq._algebra.ring, d)
     terms = tuple(tuple(_recover(F[0], relabel, d)) for F in eq._raw)
     one = _one_norm_form(list(terms[1])) if order >= 1 and "eps" in opt.hyper else None

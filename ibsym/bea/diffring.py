@@ -42,7 +42,13 @@ from sympy.polys.rings import PolyElement, PolyRing
 from ibsym.bea.polyring import poly_ring
 from ibsym.core.errors import BudgetExceeded, InputError, NotDifferentiableError
 
-__all__ = ["DiffRing"]
+__all__ = ["DiffRing", "DEFAULT_MAX_ATOMS"]
+
+#: Default atom budget of a ring (``max_atoms``): how many transcendental atoms the closure
+#: of a loss's derivatives may need before it is refused with :class:`BudgetExceeded`.
+#: A chain Σ log cosh(θ_i − θ_(i+1)) needs 4 per link (log cosh, sinh, cosh, 1/cosh), so
+#: d = 50 fits and d = 100 needs ``max_atoms=400`` (``--max-atoms 400``).
+DEFAULT_MAX_ATOMS = 200
 
 _NON_SMOOTH = (sp.Abs, sp.sign, sp.Max, sp.Min, sp.Heaviside, sp.floor, sp.ceiling)
 _NOT_REAL = ("a complex number (the imaginary unit) appeared: the update takes a fractional "
@@ -89,13 +95,19 @@ class DiffRing:
         self._back = {s: a for s, a in zip(self._atom_syms, self.atoms)}
         # derivatives of atoms as ring elements: _dA[k][i] = ∂ atom_k / ∂ θ_i
         self._dA = [[self.from_sympy(e) for e in atom_derivs[a]] for a in self.atoms]
+        # sparsity of the chain rule: the atoms k with ∂atom_k/∂θ_i ≠ 0, per parameter i
+        self._dA_of = [[k for k in range(len(self.atoms)) if self._dA[k][i]]
+                       for i in range(len(self.params))]
+        self._atom_params = [[i for i in range(len(self.params)) if dk[i]] for dk in self._dA]
+        self._dirs: tuple = (None, None, None)   # v, D_v of every generator, packed: last lie()
         self.zero = self.ring.zero
         self.one = self.ring.one
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
     def from_expressions(cls, exprs: Sequence[sp.Expr], params: Sequence[sp.Symbol], *,
-                         constants: Sequence[sp.Symbol] = (), max_atoms: int = 200,
+                         constants: Sequence[sp.Symbol] = (),
+                         max_atoms: int = DEFAULT_MAX_ATOMS,
                          jet_order: int | None = None, allow_abs: bool = False) -> "DiffRing":
         """Smallest ring containing ``exprs`` and closed under ∂/∂params.
 
@@ -107,8 +119,9 @@ class DiffRing:
             Differentiation variables.
         constants : sequence of sympy.Symbol
             Symbols treated as constants (hyper-parameters), kept as generators.
-        max_atoms : int
-            Budget; beyond it :class:`BudgetExceeded` is raised.
+        max_atoms : int, default :data:`DEFAULT_MAX_ATOMS`
+            Atom budget; a closure that needs more atoms raises :class:`BudgetExceeded`
+            naming it (``modified_equation(..., max_atoms=N)``, CLI ``--max-atoms N``).
         jet_order : int, optional
             For losses that are *undefined functions* L(θ_1, …, θ_d) (the generic
             component-wise algebra): partial derivatives ∂^α L are atoms up to
@@ -137,30 +150,36 @@ class DiffRing:
                 continue
             if len(atoms) >= max_atoms:
                 raise BudgetExceeded(
-                    f"more than {max_atoms} transcendental atoms are needed to close the "
-                    "derivatives of the loss; simplify the loss or raise max_atoms")
+                    f"the derivatives of the loss need more than {max_atoms} transcendental "
+                    f"atoms (sin, exp, 1/u, roots, ... closed under ∂/∂θ), which exceeds "
+                    f"max_atoms={max_atoms}; pass max_atoms={2 * max_atoms} (or more) to "
+                    f"modified_equation / --max-atoms {2 * max_atoms} on the command line, "
+                    "or simplify the loss")
             atoms.append(a)
             if (jet_order is not None and isinstance(a, sp.Derivative)
                     and a.derivative_count >= jet_order):
                 d = [sp.Integer(0) for _ in params]          # jet truncation
             else:
-                d = [_atom_derivative(a, p) for p in params]
+                fs = a.free_symbols        # ∂a/∂p = 0 unless p occurs in a
+                d = [_atom_derivative(a, p) if p in fs else sp.Integer(0) for p in params]
             derivs[a] = d
             for e in d:
                 register(e)
         ring = cls(params, atoms, derivs, constants, sources=[sp.sympify(e) for e in exprs])
         ring.jet_order = jet_order
         ring.allow_abs = allow_abs
+        ring.max_atoms = max_atoms
         return ring
 
     jet_order: int | None = None
     allow_abs: bool = False
+    max_atoms: int = DEFAULT_MAX_ATOMS
 
     def extended(self, exprs: Sequence[sp.Expr]) -> "DiffRing":
         """A new ring that also contains ``exprs`` (its atoms and their derivatives)."""
         return DiffRing.from_expressions(list(self.sources) + list(exprs), self.params,
                                          constants=self.constants, jet_order=self.jet_order,
-                                         allow_abs=self.allow_abs)
+                                         allow_abs=self.allow_abs, max_atoms=self.max_atoms)
 
     def has_atom(self, a: sp.Expr) -> bool:
         """Whether ``a`` is one of this ring's atoms."""
@@ -241,31 +260,112 @@ class DiffRing:
         """∂p/∂θ_i (chain rule through the atoms)."""
         out = self._dgen(p, i)
         n = len(self.params)
-        for k in range(len(self.atom_gens)):
-            dk = self._dA[k][i]
-            if dk:
-                dp = self._dgen(p, n + k)
-                if dp:
-                    out += dp * dk
+        for k in self._dA_of[i]:
+            dp = self._dgen(p, n + k)
+            if dp:
+                out += dp * self._dA[k][i]
         return out
 
     def gradient(self, p: PolyElement) -> list[PolyElement]:
         """[∂p/∂θ_i for i]."""
         return [self.diff(p, i) for i in range(len(self.params))]
 
-    def directional(self, p: PolyElement, v: Sequence[PolyElement]) -> PolyElement:
-        """Σ_i v_i ∂p/∂θ_i (v is not differentiated)."""
-        out = self.ring.zero
+    def generator_derivatives(self, v: Sequence[PolyElement]) -> list[PolyElement]:
+        """D_v x for every generator x: v_i for the parameter θ_i and Σ_i v_i ∂A_k/∂θ_i
+        for the atom A_k (computed once per direction, shared by every component)."""
+        n = len(self.params)
+        out = list(v) + [self.ring.zero] * len(self.atoms)
         for i, vi in enumerate(v):
             if vi:
-                d = self.diff(p, i)
-                if d:
-                    out += d * vi
+                for k in self._dA_of[i]:
+                    out[n + k] += self._dA[k][i] * vi
+        return out
+
+    def directional(self, p: PolyElement, v: Sequence[PolyElement],
+                    dv: Sequence[PolyElement] | None = None) -> PolyElement:
+        """Σ_i v_i ∂p/∂θ_i (v is not differentiated), as Σ_x (∂p/∂x) D_v x over the
+        generators x that occur in p (``dv``: :meth:`generator_derivatives` of v)."""
+        if not p:
+            return self.ring.zero
+        if dv is None:
+            dv = self.generator_derivatives(v)
+        out = self.ring.zero
+        for g in _occurring(p):
+            w = dv[g]
+            if w:
+                out += self._dgen(p, g) * w
         return out
 
     def lie(self, F: Sequence[PolyElement], G: Sequence[PolyElement]) -> list[PolyElement]:
         """Lie derivative of the vector function G along F: G'F."""
-        return [self.directional(g, F) for g in G]
+        last, dv, packed = self._dirs
+        if last is not F:          # the Lie series differentiates along each F_a many times
+            packed = self._packed_directions(F) if isinstance(self.ring, PolyRing) else None
+            dv = self.generator_derivatives(F) if packed is None else None
+            if isinstance(F, tuple):
+                self._dirs = (F, dv, packed)
+        if packed is not None:
+            return [self._directional_packed(g, F, packed) for g in G]
+        return [self.directional(g, F, dv) for g in G]
+
+    def _packed_directions(self, v: Sequence[PolyElement]) -> tuple | None:
+        """:meth:`generator_derivatives` of v, each as [(exponents packed a byte per
+        generator, coefficient)], and the largest exponent in any of them (None when one
+        reaches 256: no packing).  Only the packed form is kept (a few times smaller)."""
+        n = len(self.params)
+        out, top = [], 0
+        for g in range(len(self.gens)):
+            if g < n:
+                w = v[g]
+            else:
+                w = self.ring.zero
+                for i in self._atom_params[g - n]:
+                    if v[i]:
+                        w += self._dA[g - n][i] * v[i]
+            if not w:
+                out.append(None)
+                continue
+            top = max(top, max(w.degrees()))
+            if top > 255:
+                return None
+            out.append([(int.from_bytes(bytes(m), "little"), c) for m, c in w.items()])
+        return out, top
+
+    def _directional_packed(self, p: PolyElement, v: Sequence[PolyElement],
+                            packed: tuple) -> PolyElement:
+        """:meth:`directional` for SymPy's ring, with each exponent vector packed into one
+        integer (a byte per generator): a monomial product is one integer addition instead
+        of a tuple sum over every generator -- in a ring of hundreds of generators (the
+        atoms of a loss in many dimensions) that tuple arithmetic is most of the cost.
+        Falls back to :meth:`directional` when an exponent could reach 256."""
+        if not p:
+            return self.ring.zero
+        W, wmax = packed
+        degs = p.degrees()
+        if max(degs) + wmax > 255:
+            return self.directional(p, v)
+        P = [(int.from_bytes(bytes(m), "little"), m, c) for m, c in p.items()]
+        acc: dict[int, object] = {}
+        get = acc.get
+        zero = self.ring.domain.zero
+        for g, e in enumerate(degs):
+            Wg = W[g] if e else None
+            if not Wg:
+                continue
+            unit = 1 << (8 * g)
+            for key, m, c in P:
+                eg = m[g]
+                if eg:
+                    base, ce = key - unit, c * eg
+                    for kw, cw in Wg:
+                        k = base + kw
+                        acc[k] = get(k, zero) + ce * cw
+        out = self.ring.zero
+        n = self.ring.ngens
+        for k, c in acc.items():
+            if c:
+                out[tuple(k.to_bytes(n, "little"))] = c
+        return out
 
     def is_zero_function(self, p: PolyElement, *, simplify: bool = True) -> bool | None:
         """Whether p vanishes identically as a function.
@@ -291,6 +391,13 @@ class DiffRing:
 
 
 # ---------------------------------------------------------------------------------------
+def _occurring(p: PolyElement) -> list[int]:
+    """Indices of the generators that occur in p (one pass over its monomials)."""
+    degrees = getattr(p, "degrees", None)
+    degs = degrees() if degrees is not None else tuple(map(max, zip(*p.monoms())))
+    return [g for g, e in enumerate(degs) if e]
+
+
 def _is_coefficient(e: sp.Expr, constants: Sequence[sp.Symbol]) -> bool:
     """True if ``e`` is a rational function of the constants only (a field element)."""
     if not e.free_symbols or not e.free_symbols <= set(constants):

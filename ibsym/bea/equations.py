@@ -40,7 +40,7 @@ from ibsym.bea.optimizers import Optimizer
 from ibsym.core.results import Result
 from ibsym.bea.trees import Combination
 
-__all__ = ["ModifiedEquation", "H"]
+__all__ = ["ModifiedEquation", "LazyTerms", "H"]
 
 #: The step-size symbol used in every result.
 H = sp.Symbol("h", positive=True)
@@ -98,12 +98,22 @@ class ModifiedEquation(Result):
     def from_algebra(cls, optimizer: Optimizer, loss: Loss, order: int, alg: Any,
                      raw_terms: list[Any], seconds: float, *,
                      manifold: dict[str, list[Any]] | None = None,
-                     structure: Any = None) -> "ModifiedEquation":
-        """Wrap the raw algebra output of :mod:`ibsym.bea.procedure`."""
-        conv = (lambda v: v) if alg.generic else alg.to_sympy
-        terms = tuple(conv(F) for F in raw_terms)
+                     structure: Any = None, lazy: bool = True) -> "ModifiedEquation":
+        """Wrap the raw algebra output of :mod:`ibsym.bea.procedure`.
+
+        For a concrete loss the terms and the slow manifold stay ring elements and each
+        F_j becomes a SymPy matrix on first access (:class:`LazyTerms`); ``lazy=False``
+        converts every one now (the route before lazy conversion; same values)."""
         manifold = manifold or {}
-        slow = tuple((f, tuple(conv(m) for m in ms)) for f, ms in manifold.items())
+        if alg.generic:
+            terms = tuple(raw_terms)
+            slow = tuple((f, tuple(ms)) for f, ms in manifold.items())
+        else:
+            terms = LazyTerms(raw_terms, alg.to_sympy)
+            slow = tuple((f, LazyTerms(ms, alg.to_sympy)) for f, ms in manifold.items())
+            if not lazy:
+                terms = tuple(terms)
+                slow = tuple((f, tuple(ms)) for f, ms in slow)
         eq = cls(optimizer, loss, order, terms, slow_manifold=slow, seconds=seconds,
                  tau=optimizer.tau(getattr(alg, "batches", 0)),
                  _algebra=alg, _raw=tuple(raw_terms),
@@ -522,6 +532,66 @@ class ModifiedEquation(Result):
         body["verification_status"] = self.verification_status
         body["verification"] = None if self.verification is None else self.verification.to_dict()
         return body
+
+
+class LazyTerms(Sequence):
+    """F_0, …, F_k of a concrete result: ring vectors, each converted to a SymPy column
+    matrix on first access and cached.
+
+    Numerics (:mod:`ibsym.numeric.kernels`, :mod:`ibsym.numeric.jets`, the gradient
+    analysis) work on the ring elements (``ModifiedEquation._raw``) and never pay for the
+    conversion, which dominates the derivation in many dimensions.  Indexing, iteration,
+    ``len``, slicing and ``==`` behave as on the tuple of matrices it stands for.
+
+    Examples
+    --------
+    >>> from ibsym import modified_equation
+    >>> from ibsym.core.losses import bilinear
+    >>> eq = modified_equation("gd", bilinear(), order=1)
+    >>> eq.terms.converted
+    (False, False)
+    >>> eq.terms[0].T
+    Matrix([[-a*b**2 + b, -a**2*b + a]])
+    >>> eq.terms.converted
+    (True, False)
+    """
+
+    __slots__ = ("_raw", "_convert", "_cache")
+    __hash__ = None  # like the tuple of (mutable) matrices it stands for
+
+    def __init__(self, raw: Sequence[Any], convert: Any,
+                 cache: list[Any] | None = None):
+        self._raw = tuple(raw)
+        self._convert = convert
+        self._cache = [None] * len(self._raw) if cache is None else cache
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __getitem__(self, j: Any) -> Any:
+        if isinstance(j, slice):
+            idx = range(len(self._raw))[j]
+            return LazyTerms([self._raw[i] for i in idx], self._convert,
+                             [self._cache[i] for i in idx])
+        if self._cache[j] is None:
+            self._cache[j] = self._convert(self._raw[j])
+        return self._cache[j]
+
+    def __iter__(self):
+        return (self[j] for j in range(len(self._raw)))
+
+    @property
+    def converted(self) -> tuple[bool, ...]:
+        """Which F_j have been converted to SymPy so far."""
+        return tuple(c is not None for c in self._cache)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (LazyTerms, tuple, list)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
 
 
 def _known_factors(F0: Sequence[Any]) -> list[Any]:

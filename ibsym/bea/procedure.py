@@ -57,6 +57,7 @@ from sympy.core.function import AppliedUndef
 from collections.abc import Sequence
 
 from ibsym.bea.algebras import Algebra, ConcreteAlgebra, GenericAlgebra, NeedAtoms
+from ibsym.bea.diffring import DEFAULT_MAX_ATOMS
 from ibsym.bea.equations import ModifiedEquation
 from ibsym.core.budget import Budget
 from ibsym.core.errors import BudgetExceeded, InputError
@@ -68,16 +69,27 @@ __all__ = ["modified_equation", "trace_update", "solve_modified_field", "solve_w
            "state_structure", "StateStructure", "make_algebra"]
 
 
-def make_algebra(loss: Loss | None, optimizer: Optimizer, order: int = 8) -> Algebra:
+def make_algebra(loss: Loss | None, optimizer: Optimizer, order: int = 8, *,
+                 max_atoms: int = DEFAULT_MAX_ATOMS) -> Algebra:
     """The algebra for a loss: generic (∇L notation) or concrete (exact ring).
 
     A loss that is an undefined function L(θ_1, …, θ_d) (the component-wise generic
     form, :mod:`ibsym.bea.componentwise`) gets the jet ring of its partial derivatives up
-    to order ``order + 3`` -- enough for every term up to h^order."""
+    to order ``order + 3`` -- enough for every term up to h^order.  ``max_atoms`` is the
+    ring's atom budget (see :func:`modified_equation`)."""
     if loss is None or loss.is_generic:
         return GenericAlgebra()
     jet = order + 3 if isinstance(loss.expr, AppliedUndef) else None
-    return ConcreteAlgebra(loss, constants=optimizer.symbolic_hyper, jet_order=jet)
+    return ConcreteAlgebra(loss, constants=optimizer.symbolic_hyper, jet_order=jet,
+                           max_atoms=max_atoms)
+
+
+def _check_max_atoms(max_atoms: Any) -> int:
+    """``max_atoms`` validated: a positive integer (InputError otherwise)."""
+    if isinstance(max_atoms, bool) or not isinstance(max_atoms, int) or max_atoms < 1:
+        raise InputError(f"max_atoms must be a positive integer (the atom budget of the "
+                         f"exact ring, default {DEFAULT_MAX_ATOMS}), got {max_atoms!r}")
+    return max_atoms
 
 
 def _vector_coeffs(x: Any, what: str, name: str) -> list[Any]:
@@ -160,7 +172,9 @@ class _LieSeries:
         self.alg, self.F, self.G, self.budget = alg, F, G, budget
         self.memo: dict[tuple[int, int], Any] = {}
 
-    def __call__(self, m: int, n: int) -> Any:
+    def __call__(self, m: int, n: int, keep: bool = True) -> Any:
+        """c(m, n); ``keep=False``: not memoized (a last-order coefficient, used once --
+        the largest ones, not held together)."""
         if m == 0:
             return self.G[n]
         key = (m, n)
@@ -174,6 +188,8 @@ class _LieSeries:
                 acc = alg.add(acc, alg.lie(self.F[a], prev))
             if self.budget is not None:
                 self.budget.check(f"the h^{m + n} Lie-series coefficient", acc)
+            if not keep:
+                return acc
             self.memo[key] = acc
         return self.memo[key]
 
@@ -191,9 +207,10 @@ def solve_modified_field(alg: Algebra, D: list[Any], order: int,
         F.append(alg.zero())  # placeholder so that indices line up; not used at this order
         acc = D[k + 1]
         for m in range(2, k + 2):
-            term = flow(m - 1, k + 1 - m)
+            term = flow(m - 1, k + 1 - m, keep=k < order)
             if not alg.is_zero(term):
                 acc = alg.add(acc, alg.scale(sp.Rational(-tau ** m, factorial(m)), term))
+            del term
         F[k] = alg.scale(sp.Rational(1, tau), acc) if tau != 1 else acc
     return F
 
@@ -421,7 +438,7 @@ def solve_with_state(optimizer: Optimizer, alg: Algebra, order: int,
 
 def modified_equation(optimizer: str | Optimizer, loss: Loss | None = None, order: int = 1, *,
                       hyper: dict[str, Any] | None = None, budget_seconds: float | None = 120.0,
-                      max_terms: int | None = 2_000_000,
+                      max_terms: int | None = 2_000_000, max_atoms: int = DEFAULT_MAX_ATOMS,
                       budget: Budget | None = None) -> ModifiedEquation:
     """Derive the modified equation of an optimizer to order ``order`` in h.
 
@@ -441,6 +458,13 @@ def modified_equation(optimizer: str | Optimizer, loss: Loss | None = None, orde
         beyond it.  ``None``: unbounded.
     max_terms : int, optional
         Size budget (total polynomial terms of one intermediate field).
+    max_atoms : int, default 200
+        Atom budget of a concrete loss's exact ring: the transcendental atoms
+        (``sin(a)``, ``exp(a*b)``, ``1/cosh(a - b)``, roots, ...) that the closure of the
+        loss's derivatives may need.  Beyond it :class:`~ibsym.core.errors.BudgetExceeded`
+        names the budget ("exceeds max_atoms=200; pass max_atoms=400 ...").  Cost grows
+        with the number of atoms (a chain Σ log cosh(θ_i − θ_(i+1)) needs four per link:
+        ``max_atoms=400`` for 100 parameters).  CLI: ``--max-atoms N``.
     budget : Budget, optional
         A :class:`~ibsym.core.budget.Budget` shared with the rest of a computation
         (the command line passes one through every phase); overrides ``budget_seconds``.
@@ -462,7 +486,7 @@ def modified_equation(optimizer: str | Optimizer, loss: Loss | None = None, orde
     if opt.steps_per_update != "batches":
         opt.tau()                   # a period set by a hyper-parameter must be a given integer
     t0 = time.process_time()
-    alg = make_algebra(loss, opt, order)
+    alg = make_algebra(loss, opt, order, max_atoms=_check_max_atoms(max_atoms))
     if budget is None:
         budget = Budget(budget_seconds, advice="lower the order, simplify the loss or raise "
                                                "the budget")

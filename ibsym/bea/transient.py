@@ -126,7 +126,7 @@ def _first_order_shift(eq: Any) -> tuple[Any, str]:
     else:
         base = eq._algebra
         alg = ConcreteAlgebra(eq.loss, tuple(base.constants) + tuple(Q), base.extra,
-                              jet_order=base.jet_order)
+                              jet_order=base.jet_order, max_atoms=base.max_atoms)
     for _ in range(32):
         try:
             if not eq.is_generic:

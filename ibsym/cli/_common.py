@@ -8,7 +8,7 @@ from typing import Any
 from ibsym.core.errors import InputError
 from ibsym.core.losses import Loss
 from ibsym.bea.optimizers import OPTIMIZERS, get_optimizer
-from ibsym.core.parsing import parse_assignments
+from ibsym.core.parsing import parse_assignments, parse_number
 
 
 def optimizer_help() -> str:
@@ -96,6 +96,36 @@ def optimizer_from_args(args: argparse.Namespace) -> Any:
     if args.no_bias_correction:
         options["bias_correction"] = False
     return get_optimizer(name, **options, **values)
+
+
+#: Largest ``--max-atoms`` accepted (a ring with more generators is not practical).
+MAX_ATOMS_LIMIT = 10_000
+
+
+def add_max_atoms_argument(p: argparse.ArgumentParser) -> None:
+    """``--max-atoms N``: the atom budget of the exact ring of a concrete loss."""
+    from ibsym.bea.diffring import DEFAULT_MAX_ATOMS
+    p.add_argument("--max-atoms", default=None, metavar="N",
+                   help="atom budget of the exact ring of a concrete loss (default "
+                        f"{DEFAULT_MAX_ATOMS}, at most {MAX_ATOMS_LIMIT}): how many "
+                        "transcendental atoms (sin, exp, 1/cosh, roots, ...) the closure of "
+                        "its derivatives may need; a loss needing more is refused, naming it")
+
+
+def max_atoms_from_args(args: argparse.Namespace) -> int:
+    """The ``--max-atoms`` value: a whole number in 1..MAX_ATOMS_LIMIT (default 200)."""
+    from ibsym.bea.diffring import DEFAULT_MAX_ATOMS
+    raw = getattr(args, "max_atoms", None)
+    if raw is None:
+        return DEFAULT_MAX_ATOMS
+    problem = f"--max-atoms must be a whole number from 1 to {MAX_ATOMS_LIMIT}, got {raw[:40]!r}"
+    try:
+        n = parse_number(raw)
+    except InputError:
+        raise InputError(problem) from None
+    if not n.is_Integer or not 1 <= n <= MAX_ATOMS_LIMIT:
+        raise InputError(problem)
+    return int(n)
 
 
 def check_order(k: int) -> int:

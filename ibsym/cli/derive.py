@@ -9,8 +9,9 @@ from ibsym.bea.procedure import modified_equation
 from ibsym.cli._budget import budget_from_args
 from ibsym.core.errors import BudgetExceeded, InputError
 from ibsym.core.parsing import parse_assignments, parse_number
-from ibsym.cli._common import (add_problem_arguments, check_order, loss_from_args, optimizer_from_args,
-                      optimizer_help)
+from ibsym.cli._common import (add_max_atoms_argument, add_problem_arguments, check_order,
+                               loss_from_args, max_atoms_from_args, optimizer_from_args,
+                               optimizer_help)
 
 EPILOG = """examples:
   ibsym derive gd --order 3
@@ -40,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --format latex: a complete document for pdflatex")
     p.add_argument("--at", metavar="POINT", help='evaluate the terms at a point, e.g. "a=0.5,b=2"')
     p.add_argument("--h", metavar="H", help="step size for the summed field (with --at)")
+    add_max_atoms_argument(p)
     p.set_defaults(handler=run)
 
 
@@ -51,6 +53,7 @@ BUDGET_ADVICE = "lower --order or simplify the loss"
 def run(args: argparse.Namespace) -> int:
     budget = getattr(args, "budget_obj", None) or budget_from_args(args, BUDGET_ADVICE)
     order = check_order(args.order)
+    max_atoms = max_atoms_from_args(args)
     loss = loss_from_args(args)
     opt = optimizer_from_args(args)
     if args.h is not None and args.at is None:
@@ -62,8 +65,8 @@ def run(args: argparse.Namespace) -> int:
         at = parse_assignments(args.at, [str(p) for p in loss.params], what="parameter")
     h = parse_number(args.h) if args.h is not None else None
     if loss is None and _needs_coordinates(opt, budget):
-        return _run_componentwise(args, opt, order, budget)
-    eq = modified_equation(opt, loss, order, budget=budget)
+        return _run_componentwise(args, opt, order, budget, max_atoms)
+    eq = modified_equation(opt, loss, order, budget=budget, max_atoms=max_atoms)
     values = None
     if at is not None:
         budget.check("evaluating the terms at --at")
@@ -117,12 +120,13 @@ def _needs_coordinates(opt, budget) -> bool:
     return False
 
 
-def _run_componentwise(args: argparse.Namespace, opt, order: int, budget) -> int:
+def _run_componentwise(args: argparse.Namespace, opt, order: int, budget,
+                       max_atoms: int) -> int:
     """Generic result of a coordinate-wise optimizer: index notation (component j)."""
     from ibsym.bea.componentwise import componentwise_equation
     if args.at is not None:
         raise InputError("--at needs a concrete loss (--loss and --params)")
-    ce = componentwise_equation(opt, order, budget=budget)
+    ce = componentwise_equation(opt, order, budget=budget, max_atoms=max_atoms)
     budget.check("formatting the output")
     if args.format == "json":
         out = json.dumps(ce.to_dict(), indent=2, ensure_ascii=False) + "\n"
