@@ -138,8 +138,9 @@ class IndexTerm:
     def latex(self) -> str:
         s = (r"\sum_{" + ",".join(self.indices) + "} ") if self.indices else ""
         c = coefficient_latex(self.coefficient)
+        # coordinates θ_j (weight decay) are Symbols named θ_j: LaTeX \theta_{j}, not a raw θ
         return (r"\left(" + c + r"\right)" if c.startswith("-") else c) + r"\," + s \
-            + sp.latex(self.expr)
+            + sp.latex(self.expr).replace("θ", r"\theta")
 
 
 def _abs_bars(text: str) -> str:
@@ -415,7 +416,9 @@ class ComponentwiseEquation(Result):
              [f"F_{{{k},j}} = " + (" + ".join(t.latex() for t in ts) or "0")
               for k, ts in enumerate(self.terms)]),
         ]
-        notes = [r"g_i = \partial_i L, H_{ij} = \partial_{ij} L, N_i = \sqrt{g_i^2 + \varepsilon}"]
+        sections.append(("Notation", r"g_i = \partial_i L,\quad H_{ij} = \partial_{ij} L,\quad "
+                                     r"N_i = \sqrt{g_i^2 + \varepsilon}"))
+        notes: list[str] = []
         if self.one_norm is not None:
             sections.append(("Perturbed one-norm form", self.one_norm.latex()))
             notes += [f"{r['regime']}: {r['verdict']}" for r in self.one_norm.regimes]

@@ -13,7 +13,9 @@ that fit a text width:
    reopens them with ``\left.`` on the next line (braces, ``\frac``, environments are never
    broken);
 3. a piece that still does not fit (a huge fraction, a wide table) is scaled to the line
-   width with ``\resizebox`` (the document needs ``graphicx``).
+   width with ``\resizebox`` (the document needs ``graphicx``) -- unless it is more than
+   :data:`MAX_SCALE` line widths wide: then its wide fractions and roots are written as
+   ``\left(A\right) \left(B\right)^{-1}`` and ``\left(A\right)^{1/2}`` and broken inside.
 
 Widths are estimated from the source (about 5.5 pt per unit at 11 pt), conservatively.
 
@@ -24,6 +26,9 @@ Examples
 (True, True)
 >>> fit_rows("a + b")
 ['a + b']
+>>> rows = fit_rows(r"F = \frac{" + " + ".join(f"x_{{{i}}}" for i in range(300)) + "}{2}")
+>>> len(rows) > 10, rows[-1].endswith(r"\right)^{-1}"), any("resizebox" in r for r in rows)
+(True, True, False)
 """
 from __future__ import annotations
 
@@ -316,6 +321,39 @@ def _emit(toks: list[str], a: int, b: int, open_before: int, open_after: int) ->
     return (r"\left. " * open_before + body + r" \right." * open_after).strip()
 
 
+def _unfold(toks: list[str], width: float) -> list[str]:
+    """``\\frac{A}{B}`` and ``\\sqrt{A}`` wider than ``width`` rewritten as
+    ``\\left(A\\right) \\left(B\\right)^{-1}`` and ``\\left(A\\right)^{1/2}`` (the same
+    value), recursively, so that their insides become break points of the row."""
+    out: list[str] = []
+    i = 0
+    while i < len(toks):
+        t = toks[i]
+        if t in (r"\frac", r"\dfrac", r"\sqrt") and not (t == r"\sqrt" and i + 1 < len(toks)
+                                                       and toks[i + 1] == "["):
+            j = i + 1
+            a, j = _group(toks, j)
+            b, j2 = _group(toks, j) if t != r"\sqrt" else ([], j)
+            whole = toks[i:j2]
+            if _width(_collapse_envs(whole)) > width:
+                out += [r"\left", "("] + _unfold(a, width) + [r"\right", ")"]
+                if t == r"\sqrt":
+                    out += ["^", "{", "1", "/", "2", "}"]
+                else:
+                    out += [" ", r"\left", "("] + _unfold(b, width) + [r"\right", ")",
+                                                                       "^", "{", "-", "1", "}"]
+                i = j2
+                continue
+        out.append(t)
+        i += 1
+    return out
+
+
+#: a piece wider than this many line widths is unfolded (see :func:`_unfold`), not scaled:
+#: scaled it would be unreadable, and past TeX's largest dimension it does not compile
+MAX_SCALE = 8.0
+
+
 def _scaled(line: str) -> str:
     return r"\resizebox{0.96\linewidth}{!}{$\displaystyle " + line + "$}"
 
@@ -348,7 +386,10 @@ def fit_rows(row: str, width: float = TEXT_WIDTH_UNITS) -> list[str]:
         if latex_width(r) <= width:
             out.append(r)
             continue
-        for k, ln in enumerate(_break_row(r, width)):
+        lines = _break_row(r, width)
+        if any(latex_width(ln) > MAX_SCALE * width for ln in lines):
+            lines = _break_row("".join(_unfold(_tokens(r), width - 6.0)), width)
+        for k, ln in enumerate(lines):
             avail = width - (6.0 if k else 0.0)
             ln = ln if latex_width(ln) <= avail + 2 else _scaled(ln)
             out.append(ln if k == 0 else r"\qquad " + ln)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ibsym.core import export
-from ibsym.core.latexfit import fit_rows, latex_width
+from ibsym.core.latexfit import TEXT_WIDTH_UNITS, fit_rows, latex_width
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_tex = pytest.mark.skipif(not shutil.which("pdflatex"), reason="pdflatex not installed")
@@ -157,3 +157,14 @@ def test_repr_latex_of_a_concrete_result_shows_the_terms_truncated():
 def sp_latex_first_term(eq):
     import sympy as sp
     return sp.latex(sp.expand(eq.readable_terms()[0][0]).as_ordered_terms()[0])
+
+
+def test_a_piece_too_wide_to_scale_is_unfolded_and_broken():
+    # 600 terms over a fraction: scaled, it would be ~1/25 of its size (past TeX's largest
+    # dimension it does not even compile -- 'Dimension too large' in minibatch-adam's export)
+    num = " + ".join(f"x_{{{k}}}" for k in range(600))
+    rows = fit_rows(r"z = \frac{" + num + r"}{\sqrt{" + num + "}}")
+    assert len(rows) > 20
+    assert rows[0].startswith(r"z = \left(") and rows[-1].endswith(r"\right)^{1/2}\right)^{-1}")
+    scaled = [r for r in rows if "resizebox" in r]       # a line a little too wide: scaled
+    assert len(scaled) <= 3 and all(latex_width(r) < 1.5 * TEXT_WIDTH_UNITS for r in scaled)
