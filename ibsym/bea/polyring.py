@@ -46,12 +46,13 @@ _VAR = re.compile(r"x(\d+)(?:\^(\d+))?")
 
 
 def flint_available() -> bool:
-    """Whether python-flint (with ``fmpq_mpoly``) can be imported."""
+    """Whether python-flint ≥ 0.9 (``fmpq_mpoly`` contexts by name) can be imported; older
+    versions are ignored (the SymPy ring is used)."""
     try:
         import flint
     except ImportError:
         return False
-    return hasattr(flint, "fmpq_mpoly_ctx")
+    return hasattr(getattr(flint, "fmpq_mpoly_ctx", None), "get")
 
 
 def _validated(name: str, where: str) -> str:
