@@ -5,15 +5,18 @@ dimension-free form in ∇L, ∇²L … alone: their fields mix coordinates only
 through sums such as Σ_i ∂_{ji}L ∂_iL / N_i.  This module derives them *in
 index notation* for a generic loss, by the same BEA procedure:
 
-1. the loss is an undefined function L(θ_0, …, θ_{d−1}) of d = k + 2
-   coordinates; its partial derivatives are the generators of a jet ring
-   (:class:`~ibsym.bea.diffring.DiffRing` with ``jet_order``), so the derivation
-   is exact and dimension-generic up to relabelling;
+1. the loss is an undefined function L(θ_0, …, θ_{d−1}) of d = k + 1
+   coordinates; its partial derivatives up to order k + 1 (all that F_0..F_k
+   contain, :func:`~ibsym.bea.procedure.make_algebra`) are the generators of a jet
+   ring (:class:`~ibsym.bea.diffring.DiffRing` with ``jet_order``), so the
+   derivation is exact and dimension-generic up to relabelling;
 2. coordinate j = 0 of each F_k is read back as a combination of *unrestricted*
    index sums Σ_{i,k,…} T(j, i, k, …): the monomial with most distinct free
    indices fixes a term T; its full sum over all index values (including
    coincidences with j and with each other) is subtracted; repeat until nothing
-   is left.  With more coordinates than free indices this inversion is exact.
+   is left.  With more coordinates than free indices this inversion is exact: a
+   summed index comes with one derivative (weight), F_k has weight k, so its terms
+   have at most k free indices besides j -- d = k + 1 coordinates suffice.
 
 For Adam-type fields the result is also written in the paper's notation with
 the perturbed one-norm ‖∇L‖_{1,ε} = Σ_i √((∂_iL)² + ε) (Cattaneo, Klusowski &
@@ -74,14 +77,21 @@ class _Relabel:
         self.params = ring.params
         self._index = {e: i for i, e in enumerate(self.exprs)}
         self._cache: dict[tuple, list[tuple[int, int]]] = {}
+        self._labels: dict[int, frozenset[int]] = {}
+        self._mlabels: dict[tuple[int, ...], frozenset[int]] = {}
 
-    def labels(self, gen: int) -> set[int]:
-        if gen < self.d:
-            return {gen}
-        e = self.exprs[gen]
-        out: set[int] = set()
-        for der in e.atoms(sp.Derivative):
-            out.update(self.params.index(v) for v in der.variables)
+    def labels(self, gen: int) -> frozenset[int]:
+        """The coordinates generator ``gen`` involves (cached: read once per generator)."""
+        out = self._labels.get(gen)
+        if out is None:
+            if gen < self.d:
+                out = frozenset((gen,))
+            else:
+                found: set[int] = set()
+                for der in self.exprs[gen].atoms(sp.Derivative):
+                    found.update(self.params.index(v) for v in der.variables)
+                out = frozenset(found)
+            self._labels[gen] = out
         return out
 
     def image(self, gen: int, phi: tuple[int, ...]) -> int:
@@ -107,11 +117,14 @@ class _Relabel:
                 out[self.image(g, phi)] += e
         return tuple(out)
 
-    def monom_labels(self, monom: tuple[int, ...]) -> set[int]:
-        out: set[int] = set()
-        for g, e in enumerate(monom):
-            if e:
-                out |= self.labels(g)
+    def monom_labels(self, monom: tuple[int, ...]) -> frozenset[int]:
+        out = self._mlabels.get(monom)
+        if out is None:
+            found: set[int] = set()
+            for g, e in enumerate(monom):
+                if e:
+                    found |= self.labels(g)
+            out = self._mlabels[monom] = frozenset(found)
         return out
 
 
@@ -443,7 +456,8 @@ def componentwise_equation(optimizer: str | Optimizer, order: int = 1, *,
                            hyper: dict[str, Any] | None = None,
                            budget_seconds: float | None = 300.0,
                            budget: Any = None,
-                           max_atoms: int = DEFAULT_MAX_ATOMS) -> ComponentwiseEquation:
+                           max_atoms: int = DEFAULT_MAX_ATOMS,
+                           coordinates: int | None = None) -> ComponentwiseEquation:
     """The modified equation of a coordinate-wise optimizer for a generic loss, in index
     notation (see the module docstring).
 
@@ -462,6 +476,9 @@ def componentwise_equation(optimizer: str | Optimizer, order: int = 1, *,
     max_atoms : int, default 200
         Atom budget of the jet ring (the partial derivatives ∂^α L and the coordinate-wise
         roots are its atoms; see :func:`~ibsym.bea.procedure.modified_equation`).
+    coordinates : int, optional
+        Dimension d of the generic instance L(θ_0, …, θ_{d−1}); default ``order + 1``,
+        the fewest that read every term back (more give the same terms, at more cost).
 
     Examples
     --------
@@ -470,7 +487,11 @@ def componentwise_equation(optimizer: str | Optimizer, order: int = 1, *,
     -g_j/N_j
     """
     opt = get_optimizer(optimizer, **(hyper or {}))
-    d = order + 2
+    d = order + 1 if coordinates is None else coordinates
+    if isinstance(d, bool) or not isinstance(d, int) or d < order + 1:
+        raise InputError(f"coordinates must be an integer ≥ order + 1 = {order + 1} (the "
+                         f"terms of F_{order} have up to {order} summed indices besides j), "
+                         f"got {coordinates!r}")
     loss = coordinate_loss(d)
     eq = modified_equation(opt, loss, order, budget_seconds=budget_seconds, budget=budget,
                            max_atoms=max_atoms)

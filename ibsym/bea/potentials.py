@@ -569,6 +569,14 @@ def _state(eq: Any) -> dict[str, Any]:
 
 
 def _check(eq: Any, j: int, budget: Budget | None, potentials: bool) -> GradientCheck:
+    jet = None if eq.is_generic else getattr(eq._algebra.ring, "jet_order", None)
+    if jet is not None:
+        # the jet ring of a generic coordinate loss keeps ∂^αL up to |α| = order + 1:
+        # exact for F_0..F_k, but their derivatives would be silently truncated
+        raise InputError(f"the gradient structure of a field on a generic coordinate loss "
+                         f"(jet ring truncated at derivative order {jet}) is not available: "
+                         "the Jacobian of F_k needs derivatives of L the derivation does not "
+                         "keep; derive on a concrete loss instead")
     st = _state(eq)
     checks, pots = st["checks"], st["potentials"]
     if j not in checks:

@@ -102,3 +102,61 @@ def test_json_and_latex_of_the_componentwise_result(tmp_path):
     path = tmp_path / "ce.tex"
     path.write_text(ce.latex_document())
     assert compile_latex(path).exists()
+
+
+# -- issue 16 item 3: the fewest coordinates and jets, reductions refused ------------------
+def _old_route(name, order, monkeypatch):
+    """The previous instance: d = order + 2 coordinates, jets of L to order + 3, SymPy's
+    FracField coefficients."""
+    from sympy.core.function import AppliedUndef
+
+    import ibsym.bea.procedure as procedure
+    from ibsym.bea.algebras import ConcreteAlgebra, GenericAlgebra
+    from ibsym.bea.coefficients import legacy_coefficients
+
+    def old_make_algebra(loss, optimizer, order=8, **kw):
+        if loss is None or loss.is_generic:
+            return GenericAlgebra()
+        jet = order + 3 if isinstance(loss.expr, AppliedUndef) else None
+        return ConcreteAlgebra(loss, constants=optimizer.symbolic_hyper, jet_order=jet, **kw)
+
+    with monkeypatch.context() as m, legacy_coefficients():
+        m.setattr(procedure, "make_algebra", old_make_algebra)
+        return componentwise_equation(name, order=order, coordinates=order + 2)
+
+
+@pytest.mark.parametrize("name,order", [("rmsprop", 2), ("adam", 1)])
+def test_fewest_coordinates_and_jets_give_the_old_engines_terms(name, order, monkeypatch):
+    new = componentwise_equation(name, order=order)
+    assert new.dim == order + 1
+    assert new.instance._algebra.ring.jet_order == order + 1
+    old = _old_route(name, order, monkeypatch)
+    assert old.dim == order + 2
+    for a, b in zip(new.terms, old.terms):
+        key = lambda ts: sorted((str(t.expr), t.indices) for t in ts)
+        assert key(a) == key(b)
+        ca = {(str(t.expr), t.indices): t.coefficient for t in a}
+        for t in b:
+            assert sp.cancel(ca[(str(t.expr), t.indices)] - t.coefficient) == 0
+
+
+@pytest.mark.parametrize("body", ["theta - h*g*sum(g)*sum(g)",
+                                  "theta - h*g/sqrt(dot(g, g) + eps)"])
+def test_reductions_across_coordinates_are_refused_in_index_notation(body):
+    # before: the generic instance summed over its few coordinates and read the result back
+    # as if coordinate-wise (g·(Σ_i g_i)² at order 0 came out as three wrong index terms)
+    from ibsym.bea.update_rules import parse_update_rule
+    opt = parse_update_rule(f"name = red\nhyper = eps\ng = grad(theta)\ntheta = {body}\n")
+    with pytest.raises(InputError, match="component-wise .index notation. form"):
+        componentwise_equation(opt, order=0)
+
+
+def test_gradient_structure_of_the_truncated_jet_instance_is_refused():
+    ce = componentwise_equation("rmsprop", order=1)
+    with pytest.raises(InputError, match="jet ring truncated at derivative order 2"):
+        ce.instance.gradient_analysis()
+
+
+def test_too_few_coordinates_refused():
+    with pytest.raises(InputError, match="coordinates must be an integer"):
+        componentwise_equation("rmsprop", order=2, coordinates=2)
