@@ -34,12 +34,12 @@ b*cos(a*b)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sympy as sp
 from sympy.polys.domains import QQ
 from sympy.polys.rings import PolyElement, PolyRing
 
-from ibsym.bea.coefficients import coefficient_field
 from ibsym.bea.polyring import poly_ring
 from ibsym.core.errors import BudgetExceeded, InputError, NotDifferentiableError
 
@@ -85,8 +85,7 @@ class DiffRing:
         self._atom_syms = tuple(sp.Dummy(f"A{i}") for i in range(len(self.atoms)))
         gens = self.params + self._atom_syms
         # hyper-parameters live in the coefficient field ℚ(β, ρ, …): exact division by 1 − β
-        # (reduced by trial division by the known denominator factors, not a gcd per step)
-        self.domain = coefficient_field(self.constants) if self.constants else QQ
+        self.domain = QQ.frac_field(*self.constants) if self.constants else QQ
         self.ring: PolyRing = poly_ring(gens, self.domain, backend)
         self.backend = getattr(self.ring, "backend", "sympy")
         self._native_dgen = self.backend != "sympy"
@@ -340,14 +339,21 @@ class DiffRing:
         of a tuple sum over every generator -- in a ring of hundreds of generators (the
         atoms of a loss in many dimensions) that tuple arithmetic is most of the cost.
         Falls back to :meth:`directional` when an exponent could reach 256."""
+        acc: dict[int, Any] = {}
+        if not self._accumulate_packed(acc, p, packed):
+            return self.directional(p, v)
+        return self._unpack(acc)
+
+    def _accumulate_packed(self, acc: dict, p: PolyElement, packed: tuple) -> bool:
+        """acc += Σ_x (∂p/∂x) D_v x on packed monomials; False (acc untouched) when an
+        exponent could reach 256."""
         if not p:
-            return self.ring.zero
+            return True
         W, wmax = packed
         degs = p.degrees()
         if max(degs) + wmax > 255:
-            return self.directional(p, v)
+            return False
         P = [(int.from_bytes(bytes(m), "little"), m, c) for m, c in p.items()]
-        acc: dict[int, object] = {}
         get = acc.get
         zero = self.ring.domain.zero
         for g, e in enumerate(degs):
@@ -362,12 +368,36 @@ class DiffRing:
                     for kw, cw in Wg:
                         k = base + kw
                         acc[k] = get(k, zero) + ce * cw
+        return True
+
+    def _unpack(self, acc: dict) -> PolyElement:
         out = self.ring.zero
         n = self.ring.ngens
         for k, c in acc.items():
             if c:
                 out[tuple(k.to_bytes(n, "little"))] = c
         return out
+
+    def lie_sum(self, pairs: Sequence[tuple]) -> list[PolyElement]:
+        """Σ_k G_k'F_k over pairs (F_k, G_k), each component accumulated once (in SymPy's
+        ring on packed monomials: the summands are never built as separate polynomials,
+        which in many dimensions is most of the memory of a Lie-series coefficient)."""
+        packs = ([self._packed_directions(F) for F, _ in pairs]
+                 if isinstance(self.ring, PolyRing) and len(pairs) > 1 else None)
+        if packs is None or any(pk is None for pk in packs):
+            out = None
+            for F, G in pairs:
+                L = self.lie(F, G)
+                out = L if out is None else [x + y for x, y in zip(out, L)]
+            return out
+        res = []
+        for j in range(len(pairs[0][1])):
+            acc: dict[int, Any] = {}
+            if all(self._accumulate_packed(acc, G[j], pk) for (_, G), pk in zip(pairs, packs)):
+                res.append(self._unpack(acc))
+            else:
+                res.append(sum((self.directional(G[j], F) for F, G in pairs), self.ring.zero))
+        return res
 
     def is_zero_function(self, p: PolyElement, *, simplify: bool = True) -> bool | None:
         """Whether p vanishes identically as a function.

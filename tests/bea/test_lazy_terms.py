@@ -160,6 +160,20 @@ def test_lie_derivative_matches_the_chain_rule():
     assert R.lie(F, G) == got                          # the cached directions are reused
 
 
+def test_lie_sum_and_the_exponent_fallback():
+    a, b = sp.symbols("a b", real=True)
+    R = DiffRing.from_expressions([sp.sinh(a - b) + a ** 2], (a, b))
+    x, y = R.param_gens
+    s = R.atom_gens[R.atoms.index(sp.sinh(a - b))]
+    F1, G1 = (x ** 3 * s, y), (x * y, s ** 2)
+    F2, G2 = (y ** 2, x), (x ** 200, y ** 100 * x)      # exponents past 255: unpacked route
+    ref = [R.directional(g1, F1) + R.directional(g2, F2) for g1, g2 in zip(G1, G2)]
+    assert R.lie_sum([(F1, G1), (F2, G2)]) == ref
+    assert R.lie_sum([(F1, G1), (F1, G1)]) == [2 * R.directional(g, F1) for g in G1]
+    assert R.lie(F2, G2) == [200 * x ** 199 * y ** 2, y ** 102 + 100 * x ** 2 * y ** 99]
+    assert R.lie_sum([(F2, G2)]) == R.lie(F2, G2)
+
+
 # -- the atom budget --------------------------------------------------------------------
 def test_atom_budget_message_names_the_knob():
     with pytest.raises(BudgetExceeded) as exc:
