@@ -303,22 +303,37 @@ class ConcreteAlgebra(Algebra):
         return tuple(self.ring.lie_sum(pairs))
 
     # coordinate-wise operations
+    def _index_form_only(self, what: str) -> None:
+        """Refuse an operation that is not coordinate-wise on the generic coordinate loss
+        of the component-wise form (jet ring): its index notation cannot write it, and its
+        d coordinates stand for any number of them."""
+        if self.jet_order is not None:
+            raise InputError(f"{what} on the generic loss of the component-wise (index "
+                             "notation) form: an operation across coordinates (a reduction, "
+                             "a single coordinate, the dimension, a parameter group) has no "
+                             "index form there; derive on a concrete loss instead "
+                             "(ib.modified_equation(optimizer, loss, order); CLI: --loss)")
+
     def reduce_sum(self, a: tuple, what: str = "sum") -> tuple:
+        self._index_form_only(what)
         s = self.ring.zero
         for x in a:
             s = s + x
         return tuple(s for _ in range(self.d))
 
     def dimension(self, what: str = "the dimension") -> int:
+        self._index_form_only(what)
         return self.d
 
     def coordinate(self, a: tuple, i: int) -> tuple:
+        self._index_form_only("a single coordinate")
         return tuple(a[i] for _ in range(self.d))
 
     def mul(self, a: tuple, b: tuple) -> tuple:
         return tuple(x * y for x, y in zip(a, b))
 
     def project(self, a: tuple, indices: Sequence[int], what: str = "a parameter group") -> tuple:
+        self._index_form_only(what)
         keep = set(indices)
         return tuple(x if i in keep else self.ring.zero for i, x in enumerate(a))
 

@@ -40,6 +40,7 @@ import sympy as sp
 from sympy.polys.domains import QQ
 from sympy.polys.rings import PolyElement, PolyRing
 
+from ibsym.bea.coefficients import coefficient_field
 from ibsym.bea.polyring import poly_ring
 from ibsym.core.errors import BudgetExceeded, InputError, NotDifferentiableError
 
@@ -85,7 +86,8 @@ class DiffRing:
         self._atom_syms = tuple(sp.Dummy(f"A{i}") for i in range(len(self.atoms)))
         gens = self.params + self._atom_syms
         # hyper-parameters live in the coefficient field ℚ(β, ρ, …): exact division by 1 − β
-        self.domain = QQ.frac_field(*self.constants) if self.constants else QQ
+        # (reduced by trial division by the known denominator factors, not a gcd per step)
+        self.domain = coefficient_field(self.constants) if self.constants else QQ
         self.ring: PolyRing = poly_ring(gens, self.domain, backend)
         self.backend = getattr(self.ring, "backend", "sympy")
         self._native_dgen = self.backend != "sympy"

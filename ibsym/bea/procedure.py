@@ -75,11 +75,15 @@ def make_algebra(loss: Loss | None, optimizer: Optimizer, order: int = 8, *,
 
     A loss that is an undefined function L(θ_1, …, θ_d) (the component-wise generic
     form, :mod:`ibsym.bea.componentwise`) gets the jet ring of its partial derivatives up
-    to order ``order + 3`` -- enough for every term up to h^order.  ``max_atoms`` is the
+    to order ``order + 1`` -- exactly what every term up to h^order needs: with the weight
+    w(∂^αL) = |α| − 1 (w(θ) = −1, w(constants, roots of weight-0 terms) = 0), a product adds
+    weights and ∂_i adds one, so by induction the traced h^p displacement has weight
+    ≤ p − 1, the h^p gradient, state and slow-manifold coefficients ≤ p, and F_k ≤ k; a
+    derivative of order k + 2 (weight k + 1) never reaches F_0..F_k.  ``max_atoms`` is the
     ring's atom budget (see :func:`modified_equation`)."""
     if loss is None or loss.is_generic:
         return GenericAlgebra()
-    jet = order + 3 if isinstance(loss.expr, AppliedUndef) else None
+    jet = order + 1 if isinstance(loss.expr, AppliedUndef) else None
     return ConcreteAlgebra(loss, constants=optimizer.symbolic_hyper, jet_order=jet,
                            max_atoms=max_atoms)
 
