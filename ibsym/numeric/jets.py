@@ -89,21 +89,33 @@ class _Jet:
         out = [self.value(batch)] + [np.zeros(shape) for _ in range(order)]
         active = [p for p in range(1, min(len(deltas), order + 1))
                   if deltas[p] is not None and deltas[p].any()]
+        # Σ_m T_m[δ, …, δ]/m! with δ = Σ_p h^p δ_p, collected by powers of h: T_m is
+        # symmetric, so each multiset {p_1 ≤ … ≤ p_m} of total ≤ order is contracted once,
+        # weighted by its m!/Π c_p! orderings (c_p: multiplicities), i.e. by 1/Π c_p!;
+        # nondecreasing tuples are generated with pruning and share their prefixes
+        def contract(v: np.ndarray, x: np.ndarray, first: bool) -> np.ndarray:
+            if batch is None:
+                return v @ x
+            if first:
+                return np.tensordot(v, x, axes=([v.ndim - 1], [0]))
+            return np.einsum("...ib,ib->...b", v, x)
+
+        def extend(v: np.ndarray, left: int, start: int, total: int, last: int, run: int,
+                   denom: int, first: bool) -> None:
+            if left == 0:
+                out[total] = out[total] + v / denom
+                return
+            for i in range(start, len(active)):
+                p = active[i]
+                if total + p * left > order:       # the rest are ≥ p: nothing fits
+                    break
+                r = run + 1 if p == last else 1
+                extend(contract(v, deltas[p], first), left - 1, i, total + p, p, r,
+                       denom * r, False)
+
         for m in range(1, min(order, self.order) + 1):
-            T = self.tensors[m]
-            for powers in itertools.product(active, repeat=m):
-                total = sum(powers)
-                if total > order:
-                    continue
-                v = T
-                for n, p in enumerate(powers):
-                    if batch is None:
-                        v = v @ deltas[p]
-                    elif n == 0:
-                        v = np.tensordot(v, deltas[p], axes=([v.ndim - 1], [0]))
-                    else:
-                        v = np.einsum("...ib,ib->...b", v, deltas[p])
-                out[total] = out[total] + v / factorial(m)
+            if active and m * active[0] <= order:
+                extend(self.tensors[m], m, 0, 0, 0, 0, 1, True)
         return out
 
 
