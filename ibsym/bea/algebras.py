@@ -274,6 +274,8 @@ class ConcreteAlgebra(Algebra):
         """The field V composed with θ ↦ θ + shift(θ): V(θ + δ(θ)) for an O(1) displacement
         δ (SAM's fixed radius, extragradient's separate step) -- a function of θ in the ring
         (new atoms such as exp(a + ρ·∂_aL) are added by a restart, :class:`NeedAtoms`)."""
+        self._index_form_only("an O(1) look-ahead (the gradient at θ plus a fixed-radius "
+                              "displacement)")
         R = self.ring
         cache = self.__dict__.setdefault("_shift_cache", {})
         sub = None

@@ -151,6 +151,13 @@ def test_reductions_across_coordinates_are_refused_in_index_notation(body):
         componentwise_equation(opt, order=0)
 
 
+def test_fixed_radius_look_ahead_is_refused_in_index_notation():
+    # before: SAM's O(1) look-ahead substituted θ + ρ∂L into the jet ring's undefined L and
+    # ended in a raw SymPy ValueError ("Can't calculate derivative wrt ...")
+    with pytest.raises(InputError, match="O\\(1\\) look-ahead.*component-wise"):
+        componentwise_equation("sam", order=1)
+
+
 def test_gradient_structure_of_the_truncated_jet_instance_is_refused():
     ce = componentwise_equation("rmsprop", order=1)
     with pytest.raises(InputError, match="jet ring truncated at derivative order 2"):
