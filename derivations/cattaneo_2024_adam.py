@@ -47,6 +47,7 @@ from ibsym.plots import save_figure
 from ibsym.reproduce import record_check, check_close, raise_on_failures
 
 IBSYM_DERIVATION = True   # marks a derivation script: reproduce runs only marked files
+IBSYM_COST = 19   # expected seconds (full run, one core): parallel runs start long ones first
 NAME = "cattaneo_2024_adam"
 TITLE = "Implicit bias of Adam and RMSProp: the perturbed one-norm (Cattaneo, Klusowski & Shigida 2024)"
 REFERENCE = ("M. D. Cattaneo, J. M. Klusowski, B. Shigida, On the Implicit Bias of Adam, ICML 2024 "

@@ -44,6 +44,7 @@ from ibsym.plots import save_figure
 from ibsym.reproduce import record_check, check_close, raise_on_failures
 
 IBSYM_DERIVATION = True   # marks a derivation script: reproduce runs only marked files
+IBSYM_COST = 8   # expected seconds (full run, one core): parallel runs start long ones first
 NAME = "ghosh_2023_heavy_ball"
 TITLE = "Implicit regularization of heavy-ball momentum (Ghosh, Lyu, Zhang & Wang 2023)"
 REFERENCE = ("A. Ghosh, H. Lyu, X. Zhang, R. Wang, Implicit Regularization in Heavy-ball "

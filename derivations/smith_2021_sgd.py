@@ -39,6 +39,7 @@ from ibsym.plots import save_figure
 from ibsym.reproduce import record_check, check_close, raise_on_failures
 
 IBSYM_DERIVATION = True   # marks a derivation script: reproduce runs only marked files
+IBSYM_COST = 37   # expected seconds (full run, one core): parallel runs start long ones first
 NAME = "smith_2021_sgd"
 TITLE = "Implicit regularization of SGD with random reshuffling (Smith, Dherin, Barrett & De 2021)"
 REFERENCE = ("S. L. Smith, B. Dherin, D. G. T. Barrett, S. De, On the Origin of Implicit "
