@@ -425,11 +425,25 @@ class ModifiedEquation(Result):
         """Jupyter: the equation with its F_j, long components cut with … (see :meth:`latex`)."""
         return "$\\displaystyle " + self.latex(max_terms=self.REPR_TERMS) + "$"
 
-    def latex_document(self, title: str | None = None, *, budget: Any = None) -> str:
+    def latex_document(self, title: str | None = None, *, budget: Any = None,
+                       max_display_chars: int | None = None) -> str:
         """A standalone LaTeX document (compiles with pdflatex).
 
         ``budget`` bounds the gradient analysis and the modified loss it reports (see
-        :meth:`gradient_analysis`)."""
+        :meth:`gradient_analysis`). An F_j, θ̃(0) or slow manifold whose LaTeX is longer
+        than ``max_display_chars`` characters (default
+        :data:`ibsym.core.latexfit.MAX_DISPLAY_CHARS`, about three pages) is listed as a
+        coefficient table or summarized instead, and the document says so
+        (:func:`ibsym.core.latexfit.oversized_block`)."""
+        from ibsym.core.latexfit import MAX_DISPLAY_CHARS, oversized_block
+        limit = MAX_DISPLAY_CHARS if max_display_chars is None else int(max_display_chars)
+
+        def shown(name: str, tex: str, comps: Any = None, key: str = "expressions") -> str:
+            if len(tex) <= limit:
+                return tex
+            return oversized_block(name, comps, list(self.params), chars=len(tex), limit=limit,
+                                   json_key=key)
+
         title = title or f"Modified equation of {self.optimizer.name} to order {self.order}"
         sections: list[tuple[str, Any]] = [
             ("Update rule", self.optimizer.rule_latex or r"\text{(see documentation)}"),
@@ -438,11 +452,16 @@ class ModifiedEquation(Result):
             sections.append(("Loss", "L = " + sp.latex(self.loss.expr)))
         sections.append(("Modified equation", self.to_latex()))
         if not self.is_generic:
-            sections.append(("Terms", [self.term_latex(j) for j in range(self.order + 1)]))
+            sections.append(("Terms", [shown(f"F_{{{j}}}", self.term_latex(j),
+                                             list(self.readable_terms()[j]))
+                                       for j in range(self.order + 1)]))
         if self.has_memory:
-            sections.append(("Initial value of the modified flow", self.shift_latex()))
+            sections.append(("Initial value of the modified flow",
+                             [shown(r"\tilde\theta(0)", self.shift_latex(),
+                                    key="initial_shift")]))
             sections.append(("Slow manifold of the optimizer state",
-                             [self.manifold_latex(f) for f, _ in self.slow_manifold]))
+                             [shown(rf"\mathrm{{{f}}}", self.manifold_latex(f), key="slow_manifold")
+                              for f, _ in self.slow_manifold]))
         try:
             ml = self.modified_loss(budget=budget)
             sections.append(("Modified loss", ml.to_latex()))

@@ -8,6 +8,7 @@ import sys
 from ibsym.bea.procedure import modified_equation
 from ibsym.cli._budget import budget_from_args
 from ibsym.core.errors import BudgetExceeded, InputError
+from ibsym.core.latexfit import MAX_DISPLAY_CHARS
 from ibsym.core.parsing import parse_assignments, parse_number
 from ibsym.cli._common import (add_max_atoms_argument, add_problem_arguments, check_order,
                                loss_from_args, max_atoms_from_args, optimizer_from_args,
@@ -42,7 +43,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--at", metavar="POINT", help='evaluate the terms at a point, e.g. "a=0.5,b=2"')
     p.add_argument("--h", metavar="H", help="step size for the summed field (with --at)")
     add_max_atoms_argument(p)
+    p.add_argument("--max-display-chars", metavar="N", default=None,
+                   help="with --format latex --standalone: an F_j (θ̃(0), slow manifold) whose "
+                        f"LaTeX is longer than N characters (default {MAX_DISPLAY_CHARS}, about "
+                        "three pages) "
+                        "is listed as a coefficient table or summarized, and the document "
+                        "says so; the JSON export always holds it in full")
     p.set_defaults(handler=run)
+
+
+def _max_display_chars(args: argparse.Namespace) -> int | None:
+    """``--max-display-chars``: a whole number from 100 to 10**8 (None: the default)."""
+    raw = getattr(args, "max_display_chars", None)
+    if raw is None:
+        return None
+    problem = f"--max-display-chars must be a whole number from 100 to 10**8, got {raw[:40]!r}"
+    try:
+        n = parse_number(raw)
+    except InputError:
+        raise InputError(problem) from None
+    if not n.is_Integer or not 100 <= n <= 10**8:
+        raise InputError(problem)
+    return int(n)
 
 
 #: ``--budget`` default (seconds) and what to try when it runs out (see ``ibsym.cli``).
@@ -54,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     budget = getattr(args, "budget_obj", None) or budget_from_args(args, BUDGET_ADVICE)
     order = check_order(args.order)
     max_atoms = max_atoms_from_args(args)
+    max_chars = _max_display_chars(args)
     loss = loss_from_args(args)
     opt = optimizer_from_args(args)
     if args.h is not None and args.at is None:
@@ -86,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         out = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     elif args.format == "latex":
         if args.standalone:
-            out = eq.latex_document(budget=budget.share(0.0))
+            out = eq.latex_document(budget=budget.share(0.0), max_display_chars=max_chars)
         else:
             lines = [eq.to_latex()]
             if not eq.is_generic:

@@ -22,7 +22,7 @@ from typing import Any
 
 from ibsym.core.errors import InputError
 from ibsym.core.files import atomic_write_bytes, atomic_write_text
-from ibsym.core.latexfit import fit_rows
+from ibsym.core.latexfit import Block, chunk_rows, fit_rows
 
 __all__ = [
     "latex_document",
@@ -41,6 +41,7 @@ _PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage{amsmath,amssymb}
 \usepackage[margin=2cm]{geometry}
 \usepackage{graphicx}
+\usepackage{longtable}
 \allowdisplaybreaks
 \sloppy\emergencystretch=3em
 """
@@ -198,7 +199,9 @@ def latex_document(title: str, sections: Iterable[tuple[str, str | Sequence[str]
         Plain-text title.
     sections : iterable of (heading, math)
         ``math`` is a display-math body (or a list of them, one ``align*`` row
-        each); it is placed in ``\\begin{align*} ... \\end{align*}``.
+        each); it is placed in ``\\begin{align*} ... \\end{align*}`` (one environment per
+        :func:`~ibsym.core.latexfit.chunk_rows` chunk). A
+        :class:`~ibsym.core.latexfit.Block` in the list is placed as is, between displays.
     notes : sequence of str
         Plain-text paragraphs appended at the end.
     """
@@ -206,11 +209,18 @@ def latex_document(title: str, sections: Iterable[tuple[str, str | Sequence[str]
     for heading, math in sections:
         parts.append(f"\\subsection*{{{escape_text(heading)}}}\n")
         rows = [math] if isinstance(math, str) else list(math)
-        fitted = []
-        for r in rows:   # long rows broken over lines (ibsym.core.latexfit)
-            fitted.extend(fit_rows(r))
-        body = " \\\\\n".join(r if "&" in r else "& " + r for r in fitted)
-        parts.append("\\begin{align*}\n" + body + "\n\\end{align*}\n")
+        fitted: list[str] = []
+        for r in rows + [Block("")]:
+            if not isinstance(r, Block):
+                fitted.extend(fit_rows(r))   # long rows broken over lines (ibsym.core.latexfit)
+                continue
+            # one align* per chunk of rows: a single huge environment body exhausts
+            # pdflatex's main memory (ibsym.core.latexfit.CHUNK_ROWS)
+            for chunk in chunk_rows(fitted):
+                body = " \\\\\n".join(x if "&" in x else "& " + x for x in chunk)
+                parts.append("\\begin{align*}\n" + body + "\n\\end{align*}\n")
+            fitted = []
+            parts.append(str(r))           # a paragraph or a table (latexfit.Block), as is
     for note in notes:
         parts.append(escape_text(note) + "\n\n")
     parts.append("\\end{document}\n")

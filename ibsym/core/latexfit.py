@@ -19,6 +19,14 @@ that fit a text width:
 
 Widths are estimated from the source (about 5.5 pt per unit at 11 pt), conservatively.
 
+Beyond a size a quantity is not displayed in full (:func:`oversized_block`): an F_j whose
+LaTeX is longer than :data:`MAX_DISPLAY_CHARS` characters (about three pages; keyword
+``max_display_chars`` of ``ModifiedEquation.latex_document``, CLI ``--max-display-chars``) is
+listed as a coefficient table (``longtable``: component · monomial in the parameters ·
+coefficient) when it is a polynomial in the parameters with at most :data:`MAX_TABLE_ROWS`
+monomials, and otherwise summarized (summands, characters, pages); the document says which and
+points to the JSON and NumPy exports, which always hold the full expression.
+
 Examples
 --------
 >>> rows = fit_rows("F_{1} = " + " + ".join(f"x_{{{i}}}^{{2}}" for i in range(40)), width=40)
@@ -33,8 +41,11 @@ Examples
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
-__all__ = ["fit_rows", "latex_width", "TEXT_WIDTH_UNITS"]
+__all__ = ["fit_rows", "latex_width", "TEXT_WIDTH_UNITS", "Block", "MAX_DISPLAY_CHARS",
+           "MAX_TABLE_ROWS", "oversized_block", "chunk_rows"]
 
 #: Width of the text block (A4, 2 cm margins, 11 pt) in the units of :func:`latex_width`.
 TEXT_WIDTH_UNITS = 76.0
@@ -394,3 +405,136 @@ def fit_rows(row: str, width: float = TEXT_WIDTH_UNITS) -> list[str]:
             ln = ln if latex_width(ln) <= avail + 2 else _scaled(ln)
             out.append(ln if k == 0 else r"\qquad " + ln)
     return out
+
+
+class Block(str):
+    r"""LaTeX that a document places as is between its displays (a paragraph, a
+    ``longtable``), not as a row of an ``align*``."""
+
+
+#: A displayed quantity (one F_j, θ̃(0), a slow manifold) whose LaTeX source is longer than this
+#: many characters is not displayed in full (SymPy's LaTeX of a rational function runs to about
+#: 4,000 characters a page at 11 pt: this is about three pages).
+MAX_DISPLAY_CHARS = 12_000
+
+#: A coefficient table longer than this many rows (about ten pages) is not written either.
+MAX_TABLE_ROWS = 400
+
+#: One ``align*`` holds at most this many rows / characters: amsmath reads an environment's
+#: whole body as one macro argument (and typesets it twice), and a few megabytes of it exhaust
+#: pdflatex's main memory ("TeX capacity exceeded").
+CHUNK_ROWS = 40
+CHUNK_CHARS = 20_000
+
+
+def chunk_rows(rows: Sequence[str], *, max_rows: int = CHUNK_ROWS,
+               max_chars: int = CHUNK_CHARS) -> list[list[str]]:
+    """Consecutive groups of display rows, one ``align*`` each (see :data:`CHUNK_ROWS`).
+
+    Examples
+    --------
+    >>> [len(c) for c in chunk_rows(["x"] * 90)]
+    [40, 40, 10]
+    >>> [len(c) for c in chunk_rows(["y" * 15_000] * 3)]
+    [1, 1, 1]
+    """
+    chunks: list[list[str]] = []
+    size = 0
+    for r in rows:
+        if not chunks or len(chunks[-1]) >= max_rows or (chunks[-1] and size + len(r) > max_chars):
+            chunks.append([])
+            size = 0
+        chunks[-1].append(r)
+        size += len(r)
+    return chunks
+
+
+def _count(n: int) -> str:
+    return f"{n:,}"
+
+
+def oversized_block(name: str, components: Sequence[Any] | None, params: Sequence[Any], *,
+                    chars: int, limit: int, option: str = "max_display_chars",
+                    json_key: str = "expressions") -> Block:
+    r"""What a document shows in place of a quantity too long to display (see the module text).
+
+    Parameters
+    ----------
+    name : str
+        The quantity in LaTeX maths (``F_{2}``).
+    components : sequence of sympy.Expr, or None
+        Its components (None: only the summary is possible).
+    params : sequence of sympy.Symbol
+        The parameters: the monomials of the coefficient table are in these.
+    chars : int
+        Length of its LaTeX source.
+    limit : int
+        The display limit it exceeds.
+    option : str
+        The keyword / option that changes the limit, named in the text.
+    json_key : str
+        Where the JSON export holds the quantity, named in the text.
+
+    Returns
+    -------
+    Block
+        A paragraph that says what is shown and why, then the coefficient table if there is
+        one. Nothing is cut silently: every monomial is listed, or none.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> a, b = sp.symbols("a b")
+    >>> blk = oversized_block("F_{1}", [3*a**2*b - a, b], [a, b], chars=20_000, limit=12_000)
+    >>> "coefficient table" in blk and r"\begin{longtable}" in blk and "a^{2} b" in blk
+    True
+    >>> blk = oversized_block("F_{1}", [sp.sqrt(a) + b], [a, b], chars=20_000, limit=12_000)
+    >>> "not displayed" in blk and "longtable" not in blk
+    True
+    """
+    import sympy as sp
+    pages = max(1, round(chars / 4000))
+    summands = None
+    if components is not None:
+        summands = sum(len(sp.Add.make_args(x)) for x in components)
+    size = (f"{len(components)} components, {_count(summands)} summands as printed, "
+            if summands is not None else "")
+    what = (f"${name}$ ({size}{_count(chars)} characters of LaTeX, about {pages} "
+            f"page{'s' if pages > 1 else ''}) is longer than the display limit of "
+            f"{_count(limit)} characters (\\texttt{{{option.replace('_', chr(92) + '_')}}}, CLI "
+            r"\texttt{-{}-max-display-chars})")
+    tail = (r" The full expression is in the JSON export (key \texttt{"
+            + json_key.replace("_", r"\_") + r"}; \texttt{ibsym derive \dots{} -{}-format json}) "
+            r"and the NumPy export (\texttt{export.write} with the formats json and py).")
+    if components is None:
+        return Block(f"\\noindent {what}; not displayed." + tail + "\n\n")
+    if not params or not _is_poly(components, params):
+        return Block(f"\\noindent {what}; not displayed (it is not a polynomial in the "
+                     "parameters, so it has no coefficient table)." + tail + "\n\n")
+    polys = [sp.Poly(sp.expand(x), *params) for x in components]
+    n_rows = sum(len(p.terms()) for p in polys)
+    if n_rows > MAX_TABLE_ROWS:
+        return Block(f"\\noindent {what}; not displayed (its coefficient table would have "
+                     f"{_count(n_rows)} rows, more than {MAX_TABLE_ROWS})." + tail + "\n\n")
+    return Block(f"\\noindent {what}; listed as a coefficient table by monomial in "
+                 f"{', '.join('$' + sp.latex(p) + '$' for p in params)} "
+                 f"({_count(n_rows)} rows)." + tail + "\n\n"
+                 + _coefficient_table(name, polys, params))
+
+
+def _is_poly(components: Sequence[Any], params: Sequence[Any]) -> bool:
+    return all(x.is_polynomial(*params) for x in components)
+
+
+def _coefficient_table(name: str, polys: Sequence[Any], params: Sequence[Any]) -> str:
+    """``longtable`` of (component, monomial, coefficient) of polynomials in ``params``."""
+    import sympy as sp
+    rows = []
+    for c, poly in enumerate(polys):
+        for exps, coef in poly.terms():
+            mono = sp.Mul(*[p ** e for p, e in zip(params, exps)])
+            coef = sp.factor(coef) if sp.count_ops(coef) < 200 else coef
+            rows.append(f"{c + 1} & ${sp.latex(mono)}$ & $\\displaystyle {sp.latex(coef)}$")
+    head = (r"\begin{longtable}{r l p{0.7\linewidth}}" + "\n"
+            + rf"component & monomial & coefficient in ${name}$ \\ \hline" + "\n\\endhead\n")
+    return head + " \\\\\n".join(rows) + " \\\\\n\\end{longtable}\n"
