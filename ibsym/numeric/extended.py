@@ -273,6 +273,11 @@ def integrate_fixed(F: FixedPointTerms, y0: np.ndarray, weights: np.ndarray, H: 
     return out
 
 
+#: Gragg-Bulirsch-Stoer steps of the extended-precision flows before the error window
+#: (inside it, one per iterate)
+EXTENDED_PRE_STEPS = 16
+
+
 def extend_report(eq: Any, theta0: Any, base: Any, *, window: float, shift: bool,
                   budget: Any, reason: str) -> Any:
     """Re-measure, in extended precision, the orders of ``base`` whose errors come within
@@ -335,12 +340,21 @@ def extend_report(eq: Any, theta0: Any, base: Any, *, window: float, shift: bool
             for j in range(k + 1):
                 W[j, c] = int(round(hf ** j * one))
         budget.check(f"integrating the modified flows in extended precision at h={h:g}")
-        sol = X.integrate_fixed(F, y0, W, Fraction(tau) * hf, n, tol=tol)
-        ns = np.arange(n + 1)
-        mask = ns * tau * h >= window * T - 1e-12
+        # before the window [window·T, T] the flows need not land on the iterate times:
+        # at most EXTENDED_PRE_STEPS GBS steps there; inside it, one per iterate
+        i0 = min(n, max(0, int(math.ceil(window * T / (tau * h) - 1e-9))))
+        stride = max(1, i0 // EXTENDED_PRE_STEPS)
+        y = y0
+        if i0 // stride:
+            y = X.integrate_fixed(F, y, W, Fraction(tau) * hf * stride, i0 // stride,
+                                  tol=tol)[-1]
+        if i0 % stride:
+            y = X.integrate_fixed(F, y, W, Fraction(tau) * hf * (i0 % stride), 1,
+                                  tol=tol)[-1]
+        sol = X.integrate_fixed(F, y, W, Fraction(tau) * hf, n - i0, tol=tol)
         for c, k in enumerate(ext):
-            e = max(float(np.linalg.norm(F.to_float(it[i] - sol[i][:, c])))
-                    for i in ns[mask])
+            e = max(float(np.linalg.norm(F.to_float(it[i0 + r] - yr[:, c])))
+                    for r, yr in enumerate(sol))
             errors[base.orders.index(k)][s] = e
     floor = 50 * tol
     slopes = [(_fit_row(steps, errors[i], floor) if k in ext else sl)

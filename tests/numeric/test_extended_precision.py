@@ -84,3 +84,59 @@ def test_heavy_ball_order_6_verifies_by_default_with_extended_precision():
     assert rep.passed and rep.precision == "extended"
     assert all(abs(s - (k + 1)) <= 0.1 for k, s in enumerate(rep.slopes)), rep.slopes
     assert any("float64 jets" in n for n in rep.notes)
+
+
+BILINEAR, TRANSCENDENTAL = "(a*b - 1)**2/2", "exp(a*b)/4 + (a - b)**2/2"
+
+
+def _memory_eq(opt, loss, order):
+    return ib.modified_equation(opt, ib.Loss.parse(loss, "a b"), order=order,
+                                hyper={"beta": 0.5})
+
+
+def test_extended_flows_take_long_steps_before_the_window_and_measure_the_same_errors(
+        monkeypatch):
+    # before [T/2, T] the flows need not stop at every iterate time: the errors in the
+    # window are the same up to the integrator's tolerance
+    from ibsym.numeric import extended
+    calls = []
+    real = extended.integrate_fixed
+
+    def counted(F, y0, W, H, n_steps, **kw):
+        calls.append(n_steps)
+        return real(F, y0, W, H, n_steps, **kw)
+
+    monkeypatch.setattr(extended, "integrate_fixed", counted)
+    eq = _memory_eq("heavy-ball", TRANSCENDENTAL, 3)
+    steps = [0.02, 0.01, 0.005]
+    reps, work = [], []
+    for pre in (10 ** 9, 4):
+        monkeypatch.setattr(extended, "EXTENDED_PRE_STEPS", pre)
+        calls.clear()
+        reps.append(ib.verify(eq, [-0.4, 0.6], T=0.5, steps=steps, precision="extended"))
+        work.append(sum(calls))
+    every, few = (np.array(r.errors) for r in reps)
+    assert reps[1].precision == "extended"
+    assert np.allclose(few, every, rtol=1e-6, atol=0), few / every
+    assert reps[0].slopes == pytest.approx(reps[1].slopes, abs=1e-6)
+    # output intervals: n = 25, 50, 100 iterates (50 + 25 in the window, …) -> the part
+    # before T/2 in at most 4 (+1) steps
+    assert work[0] == 25 + 50 + 100
+    assert work[1] <= (13 + 26 + 51) + 3 * 5, work
+
+
+def test_nesterov_order_7_verifies_by_default_with_extended_precision():
+    eq = _memory_eq("nesterov", BILINEAR, 7)
+    rep = ib.verify(eq, START)
+    assert rep.passed and rep.precision == "extended", rep.table()
+    assert all(abs(s - (k + 1)) <= 0.15 for k, s in enumerate(rep.slopes)), rep.slopes
+
+
+@pytest.mark.slow                   # 10-60 s CPU each (derivation, jets, mpmath iterates)
+@pytest.mark.parametrize("opt", ["heavy-ball", "nesterov"])
+@pytest.mark.parametrize("loss", [BILINEAR, TRANSCENDENTAL])
+def test_memory_optimizers_verify_order_8_by_default(opt, loss):
+    eq = _memory_eq(opt, loss, 8)
+    rep = ib.verify(eq, START)
+    assert rep.passed, rep.table()
+    assert all(abs(s - (k + 1)) <= 0.15 for k, s in enumerate(rep.slopes)), rep.slopes
