@@ -7,10 +7,19 @@ Prints the fitted slopes (n/a: not measurable -- fewer than three errors above t
 float64 floor), the verdict and the CPU time of ``verify`` per ladder, then the whole
 command ``ibsym verify gd --order 8`` in a fresh process (derivation included).
 
-Run: python benchmarks/verify_ladder.py
+``--shift``: the numeric initial value of the flow of heavy ball (β = 1/2, bilinear) at
+orders 4, 6, 8 (``ibsym.numeric.jets.initial_shift``), each in a fresh process, next to
+the enumeration of every index tuple in ``itertools.product(active, repeat=m)`` it used
+before (the reference of tests/numeric/test_jets.py, same run, stopped after
+``--cap`` seconds of wall time).  ``--memory``: heavy ball and Nesterov (β = 1/2) at
+order 8 verified with precision="auto" on both losses (about a minute CPU each).
+
+Run: python benchmarks/verify_ladder.py [--shift [--cap S]] [--memory]
 """
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import resource
 import shutil
@@ -75,5 +84,71 @@ def extended() -> None:
                   f"({time.process_time() - t:.2f} s CPU, {time.perf_counter() - w:.2f} s wall)")
 
 
+def _shift_child(order: int, route: str) -> None:
+    """In a fresh process: time initial_shift at one order; print JSON."""
+    import importlib.util
+
+    from ibsym.numeric import jets
+    if route == "before":
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests",
+                            "numeric", "test_jets.py")
+        spec = importlib.util.spec_from_file_location("_test_jets", path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        jets._Jet.taylor = mod._reference_taylor
+    eq = ib.modified_equation("heavy-ball", ib.Loss.parse(LOSSES[0][0], "a b"), order=order,
+                              hyper={"beta": 0.5})
+    c, w = time.process_time(), time.perf_counter()
+    s = jets.initial_shift(eq, [0.3, 1.7])
+    print(json.dumps({"cpu": time.process_time() - c, "wall": time.perf_counter() - w,
+                      "s_top": [float(x) for x in s[-1]]}))
+
+
+def shift(cap: float) -> None:
+    """initial_shift at orders 4, 6, 8: the old enumeration (capped) and the new one."""
+    for order in (4, 6, 8):
+        row = {}
+        for route in ("before", "after"):
+            cmd = [sys.executable, os.path.abspath(__file__), "--shift-child", str(order), route]
+            try:
+                out = subprocess.run(cmd, capture_output=True, text=True, timeout=cap)
+                r = json.loads(out.stdout.strip().splitlines()[-1])
+                row[route] = (f"{r['cpu']:.2f} s CPU, {r['wall']:.2f} s wall, "
+                              f"s_{order} = [{r['s_top'][0]:.6e}, {r['s_top'][1]:.6e}]")
+            except subprocess.TimeoutExpired:
+                row[route] = f"stopped after {cap:g} s wall"
+        print(f"heavy ball order {order}, initial_shift: before {row['before']} | "
+              f"after {row['after']}")
+
+
+def memory() -> None:
+    """Heavy ball and Nesterov at order 8, precision='auto', on both losses."""
+    for opt in ("heavy-ball", "nesterov"):
+        for text, label in LOSSES:
+            t, w = time.process_time(), time.perf_counter()
+            eq = ib.modified_equation(opt, ib.Loss.parse(text, "a b"), order=8,
+                                      hyper={"beta": 0.5})
+            rep = ib.verify(eq, [0.3, 1.7])
+            sl = " ".join(f"{s:.2f}" if s is not None else "n/a" for s in rep.slopes)
+            print(f"{opt} order 8 on {label}: slopes {sl} -> "
+                  f"{'PASSED' if rep.passed else 'FAILED'} [{rep.precision}] "
+                  f"({time.process_time() - t:.1f} s CPU, {time.perf_counter() - w:.1f} s wall, "
+                  "derivation included)")
+
+
 if __name__ == "__main__":
-    main()
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shift", action="store_true")
+    ap.add_argument("--cap", type=float, default=120.0)
+    ap.add_argument("--memory", action="store_true")
+    ap.add_argument("--shift-child", nargs=2, metavar=("ORDER", "ROUTE"))
+    a = ap.parse_args()
+    if a.shift_child:
+        _shift_child(int(a.shift_child[0]), a.shift_child[1])
+    elif a.shift or a.memory:
+        if a.shift:
+            shift(a.cap)
+        if a.memory:
+            memory()
+    else:
+        main()

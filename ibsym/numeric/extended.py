@@ -13,7 +13,7 @@ the highest orders, :func:`ibsym.numeric.verify.verify` measures those orders he
   (exp(ab), cosh(a − b), …) in mpmath, integrated by Gragg–Bulirsch–Stoer
   extrapolation of the modified midpoint rule (step numbers 2, 4, 6, …; order 2j after
   j columns, no coefficient tables) with its own error control, landing on every
-  iterate time (:func:`integrate_fixed`).
+  iterate time of the error window (:func:`integrate_fixed`).
 
 Examples
 --------
