@@ -520,7 +520,7 @@ def _remote_task(name: str, source: str, quick: bool, deadline: float | None,
     return the entry and every file written (relative path -> bytes)."""
     with tempfile.TemporaryDirectory(prefix="ibsym-reproduce-") as tmp:
         script = Path(tmp) / f"{name}.py"
-        script.write_text(source, encoding="utf-8")
+        atomic_write_text(script, source)
         sub = Path(tmp) / "out"
         entry = _execute(name, script, sub, quick, _worker_budget(deadline, total, advice))
         files = {p.relative_to(sub).as_posix(): p.read_bytes() for p in sorted(sub.rglob("*"))
