@@ -29,8 +29,9 @@ def bad_minima_figure(result: Any, *, title: str = "") -> Figure:
     Rs = result.replicas
     base = result.run("random")
     fig = Figure(figsize=(11.0, 4.2))
-    left = fig.add_subplot(1, 2, 1)
-    right = fig.add_subplot(1, 2, 2)
+    grid = fig.add_gridspec(1, 2, width_ratios=(1.0, 1.25))   # nine labelled bar groups
+    left = fig.add_subplot(grid[0])
+    right = fig.add_subplot(grid[1])
     left.axhline(base.test_accuracy, color=COLORS["reference"], ls="--", lw=1.0,
                  label="random start, vanilla SGD")
     left.axhspan(base.test_accuracy - RECOVER_MAX / 100, base.test_accuracy,
@@ -53,7 +54,7 @@ def bad_minima_figure(result: Any, *, title: str = "") -> Figure:
     legend_outside(left, fontsize=7)
 
     R = max(Rs)
-    bars = [("random start", base)] + [
+    bars = [("random\nstart", base)] + [
         ("+".join(c) or "vanilla", result.run(f"adversarial R={R}", c))
         for c in COMBINATIONS if result._has(f"adversarial R={R}", c)]
     pos = np.arange(len(bars))

@@ -117,9 +117,22 @@ def _one_norm_inputs():
     return {"a": a, "b": b, "values": Z}, panels
 
 
+def _bad_minima():
+    from ibsym.dynamics.bad_minima import (COMBINATIONS, AdversarialStart, BadMinima,
+                                           BadMinimaRun)
+    base = 0.937
+    runs = [BadMinimaRun("random", 0, (), 1.0, base, 8.0, 620.0, 186.0, 400, 0.01, 0.2)]
+    for R, acc in ((1, 0.91), (4, 0.87), (16, 0.80)):
+        runs += [BadMinimaRun(f"adversarial R={R}", R, c, 1.0, acc + 0.05 * len(c), 5.0,
+                              900.0 * R, 450.0 * R, 400, 0.01, 0.3 * R) for c in COMBINATIONS]
+    starts = tuple(AdversarialStart(R, 200 * R, 0.99, 0.1, 1000.0 * R, 150) for R in (1, 4, 16))
+    return BadMinima(tuple(runs), {"size": "default"}, starts)
+
+
 def cases():
     """``name -> zero-argument callable`` drawing one figure of each plotting function."""
-    from ibsym.plots import card, dynamics, flows, limits, margins, orders, spectral, zeta
+    from ibsym.plots import (bad_minima, card, dynamics, flows, limits, margins, orders, spectral,
+                             zeta)
     x = np.linspace(-2, 2, 40)
     betas = np.linspace(0, 0.95, 20)
     t = np.linspace(0, 1, 30)
@@ -131,6 +144,7 @@ def cases():
                   for a in (0.01, 0.1, 1.0, 10.0)]
     tw = np.geomspace(2, 1e5, 40)
     c = {
+        "bad_minima.bad_minima_figure": lambda: bad_minima.bad_minima_figure(_bad_minima()),
         "card.card_figure[regression]": lambda: card.card_figure(_card("regression")),
         "card.card_figure[classification]": lambda: card.card_figure(_card("classification")),
         "dynamics.edge_of_stability": lambda: dynamics.edge_of_stability(_eos()),
@@ -200,7 +214,7 @@ def cases():
 
 #: modules of ibsym.plots drawn by tests of their own owner (a new module is covered here
 #: once its inputs are written; ``test_every_plotting_function_is_covered`` lists the gaps)
-ELSEWHERE = {"bad_minima"}
+ELSEWHERE: set[str] = set()
 
 # -------------------------------------------------------------------------------- checks
 
@@ -330,6 +344,21 @@ def test_no_literal_tex_and_no_legend_on_the_data(name):
             tb = t.get_window_extent(renderer)
             assert (fb.x0 - 1 <= tb.x0 and tb.x1 <= fb.x1 + 1 and fb.y0 - 1 <= tb.y0
                     and tb.y1 <= fb.y1 + 1), (name, t.get_text(), tb.bounds, fb.bounds)
+    assert not tick_overlaps(fig), (name, tick_overlaps(fig))
+
+
+def tick_overlaps(fig: Figure) -> list[str]:
+    """Pairs of neighbouring tick labels of one axis whose boxes overlap ("random start"
+    printed into "vanilla")."""
+    renderer, bad = fig.canvas.get_renderer(), []
+    for i, ax in enumerate(fig.axes):
+        for axis in (ax.xaxis, ax.yaxis):
+            boxes = [(t.get_window_extent(renderer), t.get_text())
+                     for t in axis.get_ticklabels() if t.get_visible() and t.get_text()]
+            for (a, ta), (b, tb) in zip(boxes, boxes[1:]):
+                if a.overlaps(b) and a.width > 0 and b.width > 0:
+                    bad.append(f"axes {i}: tick labels {ta!r} and {tb!r} overlap")
+    return bad
 
 
 def test_every_plotting_function_is_covered():
