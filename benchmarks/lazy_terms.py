@@ -19,6 +19,7 @@ Three routes, all in the same run:
 Targets: d = 50 < 15 s, d = 100 < 40 s and < 1 GB peak (lazy route, derive + verify).
 
 Run: python benchmarks/lazy_terms.py [--dims 2,20,50,100] [--routes lazy,eager,before]
+[--backend sympy|flint]
 """
 from __future__ import annotations
 
@@ -65,9 +66,9 @@ print(json.dumps({"derive_cpu": c1 - c0, "derive_wall": w1 - w0, "verify_cpu": c
 """
 
 
-def run(d: int, route: str, tree: Path) -> dict:
+def run(d: int, route: str, tree: Path, backend: str = "sympy") -> dict:
     env = {"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1",
-           "OPENBLAS_NUM_THREADS": "1", "IBSYM_POLY_BACKEND": "sympy"}
+           "OPENBLAS_NUM_THREADS": "1", "IBSYM_POLY_BACKEND": backend}
     out = subprocess.run([sys.executable, "-c", CHILD, str(d), route], capture_output=True,
                          text=True, env=env, cwd=tree, check=False)
     if out.returncode:
@@ -79,6 +80,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dims", default="2,20,50,100")
     ap.add_argument("--routes", default="lazy,eager,before")
+    ap.add_argument("--backend", default="sympy", choices=("sympy", "flint"),
+                    help="polynomial ring of this tree's routes (IBSYM_POLY_BACKEND; the "
+                         "'before' commit has only the SymPy ring)")
     args = ap.parse_args()
     dims = [int(x) for x in args.dims.split(",")]
     routes = args.routes.split(",")
@@ -92,10 +96,10 @@ def main() -> None:
             subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
             trees["before"] = old
         print("GD order 3, log-cosh chain, modified_equation + verify (fresh process each; "
-              "SymPy polynomial ring)")
+              f"{args.backend} polynomial ring)")
         for d in dims:
             for route in routes:
-                r = run(d, route, trees[route])
+                r = run(d, route, trees[route], "sympy" if route == "before" else args.backend)
                 if "error" in r:
                     print(f"d={d:4d} {route:6s}: {r['error']}", flush=True)
                     continue

@@ -145,6 +145,26 @@ class FlintRing:
             return self.monoms_of(p)
         return out
 
+    def sparse_monoms_of(self, p: Any) -> list[tuple[tuple[int, int], ...]]:
+        """The monomials of an ``fmpq_mpoly`` as sparse exponent vectors, in its term order:
+        one tuple of ``(generator, exponent)`` pairs per term, generators increasing, zero
+        exponents left out (``x0^2*x5`` → ``((0, 2), (5, 1))``, the constant → ``()``).
+
+        A few words per term instead of :meth:`monoms_of`'s ``ngens``-entry tuple (4 KB at
+        496 generators); read from the printed form, like :meth:`monoms_of`."""
+        if not self._parse:
+            return [tuple((g, int(e)) for g, e in enumerate(m) if e) for m in p.monoms()]
+        if p.is_zero():
+            return []
+        out = []
+        for term in _SEP.split(p.str()):
+            out.append(tuple(sorted((int(g), int(e) if e else 1)
+                                    for g, e in _VAR.findall(term))))
+        if len(out) != len(p):       # pragma: no cover - FLINT's printing changed
+            self._parse = False
+            return self.sparse_monoms_of(p)
+        return out
+
     def _new(self, p: Any) -> "FlintPoly":
         e = FlintPoly.__new__(FlintPoly)
         e.ring = self
@@ -317,6 +337,11 @@ class FlintPoly:
 
     def __iter__(self) -> Iterator[tuple[int, ...]]:
         return iter(self.keys())
+
+    def sparse_terms(self) -> list[tuple[tuple[tuple[int, int], ...], Any]]:
+        """``(sparse monomial, coefficient)`` pairs in term order: the monomials of
+        :meth:`FlintRing.sparse_monoms_of`, the coefficients as python-flint ``fmpq``."""
+        return list(zip(self.ring.sparse_monoms_of(self.p), self.p.coeffs()))
 
     def coeffs(self) -> list[Any]:
         qq = self.ring._qq

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
+from sympy.polys.domains import QQ
 
 from ibsym.core.errors import DivergenceError, InputError, IntegrationError
 from ibsym.core.losses import Loss
@@ -117,57 +118,81 @@ class RingEvaluator:
         self.n_params = len(ring.params)
         atom_exprs = [sp.sympify(a).xreplace(subs) for a in ring.atoms]
         self._atoms = compile_vector(atom_exprs, ring.params) if atom_exprs else None
-        index: dict[tuple[int, ...], int] = {}
-        ngen = len(ring.gens)
-        zero = (0,) * ngen
-        index[zero] = 0
+        # the trie over sparse exponent vectors ((generator, exponent), ...), generators
+        # increasing: a few words per monomial instead of a len(ring.gens)-entry tuple
+        # (496 generators: 4 KB each, 10^5 monomials at d = 100); the parent of a monomial
+        # lowers the exponent of its first generator -- the trie of the dense vectors
+        index: dict[tuple[tuple[int, int], ...], int] = {(): 0}
         parent: list[int] = [0]
         gen: list[int] = [0]
         degree: list[int] = [0]
 
-        def add(mon: tuple[int, ...]) -> int:
-            if mon in index:
-                return index[mon]
-            g = next(i for i, e in enumerate(mon) if e)
-            par = list(mon)
-            par[g] -= 1
-            p = add(tuple(par))
-            index[mon] = len(parent)
+        def add(mon: tuple[tuple[int, int], ...]) -> int:
+            i = index.get(mon)
+            if i is not None:
+                return i
+            g, e = mon[0]
+            p = add(mon[1:] if e == 1 else ((g, e - 1),) + mon[1:])
+            i = index[mon] = len(parent)
             parent.append(p)
             gen.append(g)
             degree.append(degree[p] + 1)
-            return index[mon]
+            return i
 
-        rows, cols, vals, exact = [], [], [], []
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
         domain = ring.domain
+        rational = domain == QQ
+        exact: list[Any] = []      # ℚ: (numerator, denominator); else SymPy numbers
         for r, poly in enumerate(outputs):
-            for mon, c in poly.terms():
+            for mon, c in _sparse_terms(poly):
                 rows.append(r)
                 cols.append(add(mon))
-                cv = domain.to_sympy(c)
-                cv = cv.xreplace(subs) if cv.free_symbols else cv
-                exact.append(cv)
-                vals.append(float(cv))
-        order = sorted(range(len(parent)), key=lambda i: degree[i])
-        pos = {old: new for new, old in enumerate(order)}
-        self.parent = np.array([pos[parent[i]] for i in order], dtype=np.intp)
-        self.gen = np.array([gen[i] for i in order], dtype=np.intp)
-        deg = np.array([degree[i] for i in order])
+                if rational:
+                    num, den = int(c.numerator), int(c.denominator)
+                    exact.append((num, den))
+                    try:
+                        vals.append(num / den)            # correctly rounded, as float(Rational)
+                    except OverflowError:
+                        vals.append(float(sp.Rational(num, den)))
+                else:
+                    cv = domain.to_sympy(c)
+                    cv = cv.xreplace(subs) if cv.free_symbols else cv
+                    exact.append(cv)
+                    vals.append(float(cv))
+        del index
+        deg = np.array(degree)
+        order = np.argsort(deg, kind="stable")
+        pos = np.empty(len(order), dtype=np.intp)
+        pos[order] = np.arange(len(order), dtype=np.intp)
+        self.parent = pos[np.array(parent, dtype=np.intp)[order]]
+        self.gen = np.array(gen, dtype=np.intp)[order]
+        deg = deg[order]
         self.levels = [(int(np.searchsorted(deg, D)), int(np.searchsorted(deg, D, "right")))
                        for D in range(1, int(deg.max()) + 1)] if len(deg) > 1 else []
         self.n_mon = len(order)
         self._steps = [(a, b, self.parent[a:b].copy(), self.gen[a:b].copy())
                        for a, b in self.levels]
-        self.C = sparse.csr_matrix((vals, ([r for r in rows], [pos[c] for c in cols])),
-                                   shape=(len(outputs), self.n_mon))
-        # the exact coefficients (SymPy numbers) for the extended-precision evaluators of
-        # ibsym.numeric.extended: entry i is exact[i] * monomial cols[i] in output rows[i]
+        rows_a = np.array(rows, dtype=np.intp)
+        cols_a = pos[np.array(cols, dtype=np.intp)] if cols else np.array([], dtype=np.intp)
+        self.C = sparse.csr_matrix((vals, (rows_a, cols_a)), shape=(len(outputs), self.n_mon))
+        # the exact coefficients for the extended-precision evaluators of
+        # ibsym.numeric.extended (:attr:`exact`, built on demand)
         self.n_out = len(outputs)
         self.atom_exprs = atom_exprs
-        self.exact = (np.array(rows, dtype=np.intp), np.array([pos[c] for c in cols],
-                      dtype=np.intp), exact)
+        self._exact = (rows_a, cols_a, exact, rational)
         if self.C.shape[0] * self.C.shape[1] <= 100_000:   # small: a dense product is faster
             self.C = self.C.toarray()
+
+    @property
+    def exact(self) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+        """(rows, columns, SymPy numbers): entry i is ``exact[i]`` times monomial
+        ``columns[i]`` in output ``rows[i]`` (the exact coefficients of :attr:`C`)."""
+        rows, cols, exact, rational = self._exact
+        if rational:
+            exact = [sp.Rational(n, q) for n, q in exact]
+        return rows, cols, list(exact)
 
     def __call__(self, Y: np.ndarray) -> np.ndarray:
         Y = np.asarray(Y, dtype=float)
@@ -180,6 +205,16 @@ class RingEvaluator:
             np.multiply(M.take(par, axis=0), G.take(gen, axis=0), out=M[a:b])
         out = self.C @ M
         return out.reshape((self.C.shape[0],) + batch)
+
+
+def _sparse_terms(poly: Any) -> list[tuple[tuple[tuple[int, int], ...], Any]]:
+    """``(sparse monomial, coefficient)`` pairs of a ring element: the ring's own sparse
+    read-out (:meth:`~ibsym.bea.polyring.FlintPoly.sparse_terms`) or, for SymPy's
+    ``PolyElement``, the nonzero entries of its dense exponent tuples."""
+    fast = getattr(poly, "sparse_terms", None)
+    if fast is not None:
+        return fast()
+    return [(tuple((g, e) for g, e in enumerate(mon) if e), c) for mon, c in poly.terms()]
 
 
 def compile_terms(eq: Any) -> CompiledTerms:
