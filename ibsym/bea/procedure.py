@@ -198,6 +198,24 @@ class _LieSeries:
             self.memo[key] = acc
         return self.memo[key]
 
+    def combination(self, terms: Sequence[tuple[Any, int, int]], where: str) -> Any:
+        """Σ w·c(m, n) over ``(w, m, n)`` (all m ≥ 1), not memoized: one Lie sum over the
+        pairs (F_a, w·c(m − 1, n − a)) -- c(m, n) is linear in its second slot -- so the
+        large last-order coefficients are accumulated together instead of being built one
+        by one and added (in SymPy's ring that held two dense copies of the h^k sum)."""
+        alg = self.alg
+        pairs = []
+        for w, m, n in terms:
+            for a in range(n + 1):
+                prev = self(m - 1, n - a)
+                if alg.is_zero(prev) or alg.is_zero(self.F[a]):
+                    continue
+                pairs.append((self.F[a], alg.scale(w, prev)))
+        acc = alg.lie_sum(pairs) if pairs else alg.zero()
+        if self.budget is not None:
+            self.budget.check(where, acc)
+        return acc
+
 
 def solve_modified_field(alg: Algebra, D: list[Any], order: int,
                          budget: _Budget | None = None, tau: int = 1) -> list[Any]:
@@ -211,11 +229,20 @@ def solve_modified_field(alg: Algebra, D: list[Any], order: int,
     for k in range(order + 1):
         F.append(alg.zero())  # placeholder so that indices line up; not used at this order
         acc = D[k + 1]
-        for m in range(2, k + 2):
-            term = flow(m - 1, k + 1 - m, keep=k < order)
+        if k == order and k >= 1:
+            # the last order: its coefficients are used once -- one accumulation of all
+            term = flow.combination([(sp.Rational(-tau ** m, factorial(m)), m - 1, k + 1 - m)
+                                     for m in range(2, k + 2)],
+                                    f"the h^{k + 1} Lie-series coefficients")
             if not alg.is_zero(term):
-                acc = alg.add(acc, alg.scale(sp.Rational(-tau ** m, factorial(m)), term))
+                acc = alg.add(acc, term)
             del term
+        else:
+            for m in range(2, k + 2):
+                term = flow(m - 1, k + 1 - m)
+                if not alg.is_zero(term):
+                    acc = alg.add(acc, alg.scale(sp.Rational(-tau ** m, factorial(m)), term))
+                del term
         F[k] = alg.scale(sp.Rational(1, tau), acc) if tau != 1 else acc
     return F
 
