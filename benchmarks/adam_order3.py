@@ -11,6 +11,8 @@ Targets: component-wise generic Adam order 3 < 60 s; concrete Adam with symbolic
 order 3 < 10 s.
 
 Run: python benchmarks/adam_order3.py [--quick]   (--quick: skip the slow baselines)
+     python benchmarks/adam_order3.py --transcendental   (only: Adam order 2 on a 3-parameter
+     transcendental loss, β, ρ, ε symbolic, against the previous route; a few minutes)
 """
 from __future__ import annotations
 
@@ -58,8 +60,25 @@ def same_terms(a, b):
     return key(a) == key(b)
 
 
+def transcendental() -> None:
+    """Adam order 2, β, ρ, ε symbolic, on the 3-parameter log cosh(a−b) + (ac−1)²/2 +
+    exp(−c)/4 (issue 16 measured 110 s): this tree against legacy_coefficients()."""
+    loss = ib.Loss.parse("log(cosh(a-b)) + (a*c-1)**2/2 + exp(-c)/4", "a b c")
+    c, w, new = timed(lambda: ib.modified_equation("adam", loss, order=2, budget_seconds=None))
+    print(f"concrete Adam order 2 on {loss.expr}, β, ρ, ε symbolic: {c:.2f} / {w:.2f} s",
+          flush=True)
+    with legacy_coefficients():
+        c0, w0, old = timed(lambda: ib.modified_equation("adam", loss, order=2,
+                                                         budget_seconds=None))
+    same = all(x == y for j in range(3) for x, y in zip(new.terms[j], old.terms[j]))
+    print(f"  SymPy FracField (previous route) {c0:.2f} / {w0:.2f} s ({c0 / c:.1f}x), "
+          f"identical expressions: {same}", flush=True)
+
+
 def main() -> None:
     quick = "--quick" in sys.argv
+    if "--transcendental" in sys.argv:
+        return transcendental()
     print("component-wise generic Adam (β, ρ, ε symbolic), CPU s / wall s:")
     for k in (1, 2, 3):
         c, w, new = timed(lambda: cw.componentwise_equation("adam", order=k,

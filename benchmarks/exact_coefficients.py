@@ -9,7 +9,8 @@ coefficient then takes the SymPy fallback path).  The two results are compared
 coefficient by coefficient.
 
 Targets (issue 16, item 1): heavy-ball generic order 5 < 1 s, order 8 < 30 s; Nesterov
-and EMA alike.
+and EMA alike.  Last line: generic GD (plain rational coefficients) at the highest order
+through both routes, min of 3.
 
 Run: python benchmarks/exact_coefficients.py [--max-order 8] [--baseline-order 4]
 """
@@ -54,6 +55,14 @@ def main() -> None:
                 line += f" | SymPy factor(cancel) route {t_old:7.2f} s ({t_old / t_new:5.1f}x)" \
                         f" identical: {same}"
             print(line, flush=True)
+    # plain rational coefficients (GD): the field has no generators; both routes, order 8
+    # (a regression check: the field route must not cost more than the SymPy route here)
+    for _ in range(2):  # warm both routes, then min of 3
+        derive("gd", args.max_order), old_route("gd", args.max_order)
+    t_new = min(derive("gd", args.max_order)[0] for _ in range(3))
+    t_old = min(old_route("gd", args.max_order)[0] for _ in range(3))
+    print(f"{'gd':15s} generic order {args.max_order}: exact field {t_new:7.2f} s CPU | SymPy "
+          f"route {t_old:7.2f} s ({t_old / t_new:5.2f}x; min of 3, plain rationals)", flush=True)
 
 
 if __name__ == "__main__":
