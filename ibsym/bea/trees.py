@@ -340,6 +340,10 @@ class Combination:
             return Combination._make(None, {t: _simp(v * c) for t, v in self._lift(None).items()},
                                      self.scalar)
         cf = _to_field(K, c)
+        if not K.symbols:                          # ℚ: multiply in the ground domain
+            q = cf.numer.LC / cf.denom.LC
+            return Combination._make(K, {t: _ground(K, v.numer.LC / v.denom.LC * q)
+                                         for t, v in self._lift(K).items()}, self.scalar)
         return Combination._make(K, {t: v * cf for t, v in self._lift(K).items()}, self.scalar)
 
     def __bool__(self) -> bool:
@@ -369,6 +373,19 @@ class Combination:
                     for g in _graft(t, s):
                         out[g] = out[g] + cd if g in out else cd
             return Combination({t: _simp(v) for t, v in out.items()})
+        if not K.symbols:
+            # ℚ (no hyper-parameter symbols, e.g. GD): rationals of the ground domain,
+            # without the polynomial ring of zero variables
+            qa = [(t, c.numer.LC / c.denom.LC) for t, c in a.items()]
+            qb = [(s, d.numer.LC / d.denom.LC) for s, d in b.items()]
+            qacc: dict[Tree, Any] = {}
+            for t, c in qa:
+                for s, d in qb:
+                    cd = c * d
+                    for g in _graft(t, s):
+                        qacc[g] = qacc[g] + cd if g in qacc else cd
+            return Combination._make(K, {g: _ground(K, v) for g, v in qacc.items() if v},
+                                     False)
         # numerators summed per (output tree, denominator) in the polynomial ring; no
         # gcd of numerators here (the fraction is reduced once, when read)
         acc: dict[Tree, dict[Any, Any]] = {}
@@ -522,7 +539,8 @@ def _join(K1: Any, K2: Any) -> Any:
 
 def _to_field(K: Any, c: sp.Expr) -> Any:
     if c.is_Rational:
-        return K.ground_new(QQ(int(c.p), int(c.q)))
+        q = QQ(int(c.p), int(c.q))
+        return K.ground_new(q) if K.symbols else _ground(K, q)
     return K.from_expr(c)
 
 
@@ -541,9 +559,19 @@ def _to_sympy(c: Any) -> sp.Expr:
     return _keep_coeff(dom.to_sympy(cn) / dom.to_sympy(cd), num / den)
 
 
+def _ground(K: Any, q: Any) -> Any:
+    """The rational ``q`` (a ground-domain element) in the field ``K`` of no symbols, in the
+    reduced form ``K.ground_new`` gives (numerator and denominator as constants), without
+    its polynomial ``cancel``."""
+    R, D = K.ring, K.domain
+    return K.raw_new(R.ground_new(D.convert(D.numer(q))), R.ground_new(D.convert(D.denom(q))))
+
+
 def _fadd(a: Any, b: Any) -> Any:
     """a + b in the fraction field over the lcm of the denominators, without the gcd of
     the numerators (exact, not necessarily reduced: :func:`_to_sympy` reduces once)."""
+    if not a.field.symbols:                   # ℚ: add in the ground domain
+        return _ground(a.field, a.numer.LC / a.denom.LC + b.numer.LC / b.denom.LC)
     da, db = a.denom, b.denom
     if da == db:
         return a.raw_new(a.numer + b.numer, da)

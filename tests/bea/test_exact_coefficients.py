@@ -86,3 +86,27 @@ def test_pickle_round_trip():
     F = Combination({LEAF: 1}).scale((1 + beta) / (1 - beta)**2)
     G = pickle.loads(pickle.dumps(F))
     assert G == F and dict(G.terms.items()) == dict(F.terms.items())
+
+
+def test_rational_field_of_no_symbols_uses_the_ground_domain_in_reduced_form(monkeypatch):
+    # GD's coefficients live in ℚ (a field of no generators): sums and Lie products add in
+    # the ground domain; the elements must equal K.ground_new's (reduced, equal hash), and
+    # GD order 6 must still be identical to the SymPy route
+    K = trees._field(())
+    for q in (sp.Rational(3, 4), sp.Rational(-5, 6), sp.Integer(7), sp.Rational(1, 10**30 + 7)):
+        e = trees._to_field(K, q)
+        g = K.ground_new(K.domain.from_sympy(q))
+        assert (e.numer, e.denom) == (g.numer, g.denom) and e == g and hash(e) == hash(g)
+    s = trees._fadd(trees._to_field(K, sp.Rational(1, 6)), trees._to_field(K, sp.Rational(1, 3)))
+    assert (s.numer, s.denom) == (K.ring(1), K.ring(2))
+    calls = []
+    real_cancel = type(K.ring.one).cancel
+    monkeypatch.setattr(type(K.ring.one), "cancel",
+                        lambda self, g: calls.append(1) or real_cancel(self, g))
+    g = Combination({LEAF: sp.Rational(1, 2)})
+    out = g.lie(g.scale(sp.Rational(2, 3))) + g.lie(g).scale(sp.Rational(-1, 6))
+    assert calls == []             # no polynomial cancel on the ℚ path (only when read)
+    assert out.terms == {((),): sp.Rational(1, 8)}     # 1/2·1/3 − (1/4)/6
+    monkeypatch.undo()
+    new, old = _both_routes(monkeypatch, "gd", 6)
+    assert _coefficients(new) == _coefficients(old)
