@@ -145,21 +145,7 @@ def is_derivation_script(path: str | Path) -> bool:
     >>> is_derivation_script(d / "a.py"), is_derivation_script(d / "b.py")
     (True, False)
     """
-    try:
-        tree = ast.parse(Path(path).read_text(encoding="utf-8"), filename=str(path))
-    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
-        return False
-    for node in tree.body:
-        if isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets, value = [node.target], node.value
-        else:
-            continue
-        if (any(isinstance(t, ast.Name) and t.id == MARKER for t in targets)
-                and isinstance(value, ast.Constant) and value.value is True):
-            return True
-    return False
+    return _module_constant(Path(path), MARKER) is True
 
 
 def _module_constant(path: Path, name: str) -> Any:
