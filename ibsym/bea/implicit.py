@@ -113,7 +113,7 @@ def _differs(alg: Any, a: SeriesVector, b: SeriesVector, upto: int) -> bool:
     for p in range(upto + 1):
         x, y = a.base.c[p], b.base.c[p]
         if isinstance(x, sp.Basic) or isinstance(y, sp.Basic):
-            if sp.cancel(sp.sympify(x) - sp.sympify(y)) != 0:
+            if sp.cancel(sp.sympify(x, strict=True) - sp.sympify(y, strict=True)) != 0:
                 return True
         elif x != y:
             return True

@@ -129,7 +129,7 @@ def _undecided(j: int, budget: Budget) -> GradientCheck:
 
 def _is_zero(c: Any) -> bool:
     """Exact zero test of a coefficient (a rational function of the hyper-parameters)."""
-    c = sp.sympify(c)
+    c = sp.sympify(c, strict=True)
     if c == 0:
         return True
     if not c.free_symbols:

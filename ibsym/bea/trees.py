@@ -256,7 +256,7 @@ class Combination:
     __slots__ = ("_c", "_K", "_sym", "scalar")
 
     def __init__(self, terms: Mapping[Tree, Any] | None = None, *, scalar: bool = False):
-        raw = {t: sp.sympify(c) for t, c in (terms or {}).items()}
+        raw = {t: sp.sympify(c, strict=True) for t, c in (terms or {}).items()}
         K = _field_for(raw.values())
         self._K = K
         if K is None:

@@ -112,20 +112,28 @@ def add_max_atoms_argument(p: argparse.ArgumentParser) -> None:
                         "its derivatives may need; a loss needing more is refused, naming it")
 
 
+def whole_number_option(raw: str, option: str, lo: int, hi: int, shown_hi: str | None = None
+                        ) -> int:
+    """The value of a whole-number option ``option`` in ``lo..hi``, parsed without eval
+    (``shown_hi``: how the upper bound is printed in the message, e.g. ``10**8``)."""
+    problem = (f"{option} must be a whole number from {lo} to {shown_hi or hi}, "
+               f"got {raw[:40]!r}")
+    try:
+        n = parse_number(raw)
+    except InputError:
+        raise InputError(problem) from None
+    if not n.is_Integer or not lo <= n <= hi:
+        raise InputError(problem)
+    return int(n)
+
+
 def max_atoms_from_args(args: argparse.Namespace) -> int:
     """The ``--max-atoms`` value: a whole number in 1..MAX_ATOMS_LIMIT (default 200)."""
     from ibsym.bea.diffring import DEFAULT_MAX_ATOMS
     raw = getattr(args, "max_atoms", None)
     if raw is None:
         return DEFAULT_MAX_ATOMS
-    problem = f"--max-atoms must be a whole number from 1 to {MAX_ATOMS_LIMIT}, got {raw[:40]!r}"
-    try:
-        n = parse_number(raw)
-    except InputError:
-        raise InputError(problem) from None
-    if not n.is_Integer or not 1 <= n <= MAX_ATOMS_LIMIT:
-        raise InputError(problem)
-    return int(n)
+    return whole_number_option(raw, "--max-atoms", 1, MAX_ATOMS_LIMIT)
 
 
 def check_order(k: int) -> int:

@@ -12,7 +12,7 @@ from ibsym.core.latexfit import MAX_DISPLAY_CHARS
 from ibsym.core.parsing import parse_assignments, parse_number
 from ibsym.cli._common import (add_max_atoms_argument, add_problem_arguments, check_order,
                                loss_from_args, max_atoms_from_args, optimizer_from_args,
-                               optimizer_help)
+                               optimizer_help, whole_number_option)
 
 EPILOG = """examples:
   ibsym derive gd --order 3
@@ -57,14 +57,7 @@ def _max_display_chars(args: argparse.Namespace) -> int | None:
     raw = getattr(args, "max_display_chars", None)
     if raw is None:
         return None
-    problem = f"--max-display-chars must be a whole number from 100 to 10**8, got {raw[:40]!r}"
-    try:
-        n = parse_number(raw)
-    except InputError:
-        raise InputError(problem) from None
-    if not n.is_Integer or not 100 <= n <= 10**8:
-        raise InputError(problem)
-    return int(n)
+    return whole_number_option(raw, "--max-display-chars", 100, 10**8, "10**8")
 
 
 #: ``--budget`` default (seconds) and what to try when it runs out (see ``ibsym.cli``).
